@@ -1,0 +1,8 @@
+// Every migration, in order, as a static import map: `bun build --compile` embeds them, so
+// the binary migrates its database from an empty directory.
+import type { Migration } from "kysely/migration";
+import * as m001 from "./001_foundation";
+
+export const migrations: Record<string, Migration> = {
+  "001_foundation": m001,
+};

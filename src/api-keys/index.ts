@@ -1,0 +1,111 @@
+// API keys: random, shown once, stored only as a sha256 hash beside a short public prefix
+// used to find them. A key belongs to one tenant. High-entropy keys need no slow hash: a
+// sha256 of 160 random bits cannot be brute-forced.
+import type { Kysely, Selectable } from "kysely";
+import type { ApiKeysTable, Database } from "../db/schema";
+import { notFound, validationFailed } from "../errors";
+import { newId } from "../ids";
+import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from "../pagination";
+import { getTenant } from "../tenants";
+
+import { generateApiKey, hashApiKey } from "./key-format";
+
+export { ApiKeyAuthenticator, type AuthenticatedKey } from "./authenticator";
+export { apiKeyMatches, apiKeyPrefix, hashApiKey } from "./key-format";
+
+export interface ApiKey {
+  id: string;
+  tenant_id: string;
+  name: string;
+  /** The public start of the key, to recognise it (`ph_…`). */
+  prefix: string;
+  daily_limit: number | null;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface CreatedApiKey extends ApiKey {
+  /** The whole key. Shown this once; only its hash is kept. */
+  key: string;
+}
+
+export const API_KEY_NAME_MAX = 200;
+
+type Row = Selectable<ApiKeysTable>;
+
+export const toApiKey = (r: Row): ApiKey => ({
+  id: r.id,
+  tenant_id: r.tenant_id,
+  name: r.name,
+  prefix: r.prefix,
+  daily_limit: r.daily_limit,
+  created_at: new Date(r.created_at).toISOString(),
+  last_used_at: r.last_used_at === null ? null : new Date(r.last_used_at).toISOString(),
+  revoked_at: r.revoked_at === null ? null : new Date(r.revoked_at).toISOString(),
+});
+
+export async function createApiKey(
+  db: Kysely<Database>,
+  input: { tenantId: string; name: string; dailyLimit?: number | null },
+): Promise<CreatedApiKey> {
+  await getTenant(db, input.tenantId);
+  const name = input.name.trim();
+  if (!name) throw validationFailed("name", "must not be empty");
+  if (name.length > API_KEY_NAME_MAX) throw validationFailed("name", `must be at most ${API_KEY_NAME_MAX} characters`);
+  const dailyLimit = input.dailyLimit ?? null;
+  if (dailyLimit !== null && (!Number.isInteger(dailyLimit) || dailyLimit < 1)) {
+    throw validationFailed("daily_limit", "must be a whole number of at least 1");
+  }
+  const { prefix, key } = generateApiKey();
+  const row: Row = {
+    id: newId("key"),
+    tenant_id: input.tenantId,
+    name,
+    prefix,
+    secret_hash: hashApiKey(key),
+    daily_limit: dailyLimit,
+    created_at: Date.now(),
+    last_used_at: null,
+    revoked_at: null,
+  };
+  await db.insertInto("api_keys").values(row).execute();
+  return { ...toApiKey(row), key };
+}
+
+export async function listApiKeys(
+  db: Kysely<Database>,
+  tenantId: string,
+  page: PageRequest = {},
+): Promise<Page<ApiKey>> {
+  await getTenant(db, tenantId);
+  const limit = pageSize(page.limit);
+  const after = decodeCursor(page.cursor);
+  let q = db
+    .selectFrom("api_keys")
+    .selectAll()
+    .where("tenant_id", "=", tenantId)
+    .orderBy("id", "desc")
+    .limit(limit + 1);
+  if (after) q = q.where("id", "<", after);
+  return toPage(await q.execute(), limit, toApiKey);
+}
+
+/**
+ * Revokes a key. With `tenantId`, only that tenant's key (another tenant's id is "not found").
+ * Revoking twice is harmless and keeps the first revocation time.
+ */
+export async function revokeApiKey(db: Kysely<Database>, keyId: string, tenantId?: string): Promise<ApiKey> {
+  let q = db
+    .updateTable("api_keys")
+    .set({ revoked_at: Date.now() })
+    .where("id", "=", keyId)
+    .where("revoked_at", "is", null);
+  if (tenantId) q = q.where("tenant_id", "=", tenantId);
+  await q.execute();
+  let s = db.selectFrom("api_keys").selectAll().where("id", "=", keyId);
+  if (tenantId) s = s.where("tenant_id", "=", tenantId);
+  const row = await s.executeTakeFirst();
+  if (!row) throw notFound("API key");
+  return toApiKey(row);
+}

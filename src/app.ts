@@ -1,0 +1,73 @@
+// The whole HTTP API on one screen: middleware, then one bind/route call per resource.
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import type { ApiKeyAuthenticator } from "./api-keys";
+import type { Config } from "./config";
+import type { SecretBox } from "./crypto/secret-box";
+import type { Db } from "./db/database";
+import { PosthornError } from "./errors";
+import type { AppEnv } from "./http/env";
+import { errorHandler, notFoundHandler } from "./http/errors";
+import { apiKeyAuth } from "./http/middleware/auth";
+import { requireJsonBody } from "./http/middleware/content-type";
+import { requestId } from "./http/middleware/request-id";
+import { requestLog } from "./http/middleware/request-log";
+import { buildOpenApiDocument } from "./http/openapi";
+import { bindDocsApi } from "./http/routes/docs";
+import { bindHealthApi } from "./http/routes/health";
+import { meApi } from "./http/routes/me";
+import { tenantsApi } from "./http/routes/tenants";
+import type { Logger } from "./logger";
+import { VERSION } from "./version";
+
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  log: Logger;
+  authenticator: ApiKeyAuthenticator;
+  secrets: SecretBox;
+}
+
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.onError(errorHandler(deps.log));
+  app.notFound(notFoundHandler);
+
+  app.use(requestId(deps.log), requestLog());
+  if (deps.config.corsOrigins.length > 0) {
+    const origins = deps.config.corsOrigins;
+    app.use(cors({ origin: origins.includes("*") ? "*" : origins, exposeHeaders: ["X-Request-Id", "Retry-After"] }));
+  }
+  app.use(
+    "/v1/*",
+    bodyLimit({
+      maxSize: deps.config.bodyLimitBytes,
+      onError: () => {
+        throw new PosthornError(
+          "payload_too_large",
+          `The request body is larger than ${deps.config.bodyLimitBytes} bytes.`,
+        );
+      },
+    }),
+    requireJsonBody(),
+  );
+
+  bindHealthApi(app, deps);
+  app.route("/v1/tenants", tenantsApi(deps));
+
+  const tenantKey = apiKeyAuth(deps.authenticator);
+  const tenantScoped = (path: string, router: Hono<AppEnv>) => {
+    app.use(path, tenantKey);
+    app.use(`${path}/*`, tenantKey);
+    app.route(path, router);
+  };
+  tenantScoped("/v1/me", meApi(deps));
+
+  let document: Promise<unknown> | undefined;
+  bindDocsApi(app, () => {
+    document ??= buildOpenApiDocument(app, VERSION);
+    return document;
+  });
+  return app;
+}

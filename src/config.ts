@@ -1,0 +1,229 @@
+// Every setting Posthorn reads, in one place: read once at start (environment, then flags),
+// validated, and passed in. Nothing else reads process.env.
+import { resolve } from "node:path";
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+export type SqliteSynchronous = "FULL" | "NORMAL";
+
+export interface RetryPolicy {
+  /** Delay before the first retry; each later one doubles, with ±20% jitter. */
+  baseDelayMs: number;
+  /** Longest delay between two attempts. */
+  maxDelayMs: number;
+  /** Attempts (the first send included) before an email fails. */
+  maxAttempts: number;
+  /** An email older than this (from acceptance) fails instead of being retried again. */
+  maxAgeMs: number;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** `undefined`: SQLite file `posthorn.db` in the data directory. */
+  databaseUrl: string | undefined;
+  adminKey: string | undefined;
+  /** Raw value of POSTHORN_SECRET_KEY; `undefined` means "generate one in the data directory". */
+  secretKey: string | undefined;
+  /** Keys that data may still be encrypted under (rotation), comma-separated in the environment. */
+  previousSecretKeys: string[];
+  logLevel: LogLevel;
+  bodyLimitBytes: number;
+  corsOrigins: string[];
+  sqliteSynchronous: SqliteSynchronous;
+  /** Most recipients (to + cc + bcc) one email may carry. */
+  maxRecipients: number;
+  retry: RetryPolicy;
+  /** How long a claimed email stays leased to one worker before it may be rescued. */
+  leaseMs: number;
+  /** How long SIGTERM waits for in-flight sends before handing them back. */
+  shutdownGraceMs: number;
+  /** Bound on `POST /v1/smtp-accounts/{id}/test`. */
+  smtpTestTimeoutMs: number;
+  /** Bound on each SMTP send (connection, greeting and each command). */
+  smtpTimeoutMs: number;
+  /** How long an Idempotency-Key is remembered. */
+  idempotencyTtlMs: number;
+}
+
+export const DEFAULTS = {
+  port: 8080,
+  host: "0.0.0.0",
+  dataDir: "./data",
+  logLevel: "info" as LogLevel,
+  bodyLimit: "30mb",
+  sqliteSynchronous: "FULL" as SqliteSynchronous,
+  maxRecipients: 100,
+  retryBaseDelay: "30s",
+  retryMaxDelay: "1h",
+  retryMaxAttempts: 8,
+  retryMaxAge: "24h",
+  lease: "60s",
+  shutdownGrace: "20s",
+  smtpTestTimeout: "10s",
+  smtpTimeout: "30s",
+  idempotencyTtl: "24h",
+};
+
+/** A setting that cannot be used; `message` is one line saying which and how to fix it. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Settings a flag may override, by flag name. */
+export interface ConfigFlags {
+  port?: string;
+  host?: string;
+  "data-dir"?: string;
+  "database-url"?: string;
+  "log-level"?: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env, flags: ConfigFlags = {}): Config {
+  const pick = (flag: keyof ConfigFlags | undefined, name: string): [string, string | undefined] => {
+    const fromFlag = flag ? flags[flag] : undefined;
+    if (fromFlag !== undefined) return [`--${flag}`, fromFlag];
+    const value = env[name];
+    return [name, value === "" ? undefined : value];
+  };
+
+  const [portName, portRaw] = pick("port", "POSTHORN_PORT");
+  const [hostName, hostRaw] = pick("host", "POSTHORN_HOST");
+  const [, dataDirRaw] = pick("data-dir", "POSTHORN_DATA_DIR");
+  const [dbName, dbRaw] = pick("database-url", "DATABASE_URL");
+  const [levelName, levelRaw] = pick("log-level", "POSTHORN_LOG_LEVEL");
+
+  const adminKey = env.POSTHORN_ADMIN_KEY || undefined;
+  if (adminKey !== undefined && adminKey.length < 16) {
+    throw new ConfigError(
+      "POSTHORN_ADMIN_KEY is too short (at least 16 characters): generate one with `openssl rand -hex 32`.",
+    );
+  }
+
+  const syncRaw = (env.POSTHORN_SQLITE_SYNCHRONOUS || DEFAULTS.sqliteSynchronous).toUpperCase();
+  if (syncRaw !== "FULL" && syncRaw !== "NORMAL") {
+    throw new ConfigError(
+      `POSTHORN_SQLITE_SYNCHRONOUS must be FULL (survives power loss) or NORMAL (faster), not "${env.POSTHORN_SQLITE_SYNCHRONOUS}".`,
+    );
+  }
+
+  return {
+    port: parsePort(portName, portRaw ?? String(DEFAULTS.port)),
+    host: parseHost(hostName, hostRaw ?? DEFAULTS.host),
+    dataDir: resolve(dataDirRaw ?? DEFAULTS.dataDir),
+    databaseUrl: parseDatabaseUrl(dbName, dbRaw),
+    adminKey,
+    secretKey: env.POSTHORN_SECRET_KEY || undefined,
+    previousSecretKeys: (env.POSTHORN_PREVIOUS_SECRET_KEYS ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+    logLevel: parseLogLevel(levelName, levelRaw ?? DEFAULTS.logLevel),
+    bodyLimitBytes: parseSize("POSTHORN_BODY_LIMIT", env.POSTHORN_BODY_LIMIT || DEFAULTS.bodyLimit),
+    corsOrigins: (env.POSTHORN_CORS_ORIGINS ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+    sqliteSynchronous: syncRaw,
+    maxRecipients: parsePositiveInt(
+      "POSTHORN_MAX_RECIPIENTS",
+      env.POSTHORN_MAX_RECIPIENTS || String(DEFAULTS.maxRecipients),
+    ),
+    retry: {
+      baseDelayMs: parseDuration("POSTHORN_RETRY_BASE_DELAY", env.POSTHORN_RETRY_BASE_DELAY || DEFAULTS.retryBaseDelay),
+      maxDelayMs: parseDuration("POSTHORN_RETRY_MAX_DELAY", env.POSTHORN_RETRY_MAX_DELAY || DEFAULTS.retryMaxDelay),
+      maxAttempts: parsePositiveInt(
+        "POSTHORN_RETRY_MAX_ATTEMPTS",
+        env.POSTHORN_RETRY_MAX_ATTEMPTS || String(DEFAULTS.retryMaxAttempts),
+      ),
+      maxAgeMs: parseDuration("POSTHORN_RETRY_MAX_AGE", env.POSTHORN_RETRY_MAX_AGE || DEFAULTS.retryMaxAge),
+    },
+    leaseMs: parseDuration("POSTHORN_LEASE", env.POSTHORN_LEASE || DEFAULTS.lease),
+    shutdownGraceMs: parseDuration("POSTHORN_SHUTDOWN_GRACE", env.POSTHORN_SHUTDOWN_GRACE || DEFAULTS.shutdownGrace),
+    smtpTestTimeoutMs: parseDuration(
+      "POSTHORN_SMTP_TEST_TIMEOUT",
+      env.POSTHORN_SMTP_TEST_TIMEOUT || DEFAULTS.smtpTestTimeout,
+    ),
+    smtpTimeoutMs: parseDuration("POSTHORN_SMTP_TIMEOUT", env.POSTHORN_SMTP_TIMEOUT || DEFAULTS.smtpTimeout),
+    idempotencyTtlMs: parseDuration(
+      "POSTHORN_IDEMPOTENCY_TTL",
+      env.POSTHORN_IDEMPOTENCY_TTL || DEFAULTS.idempotencyTtl,
+    ),
+  };
+}
+
+function parsePort(name: string, raw: string): number {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < 0 || n > 65535) {
+    throw new ConfigError(`${name} must be a port number between 0 and 65535, not "${raw}".`);
+  }
+  return n;
+}
+
+function parseHost(name: string, raw: string): string {
+  if (!/^[A-Za-z0-9.:\-[\]]+$/.test(raw)) {
+    throw new ConfigError(`${name} must be a host name or IP address such as 0.0.0.0 or 127.0.0.1, not "${raw}".`);
+  }
+  return raw;
+}
+
+function parseDatabaseUrl(name: string, raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^postgres(ql)?:\/\/.+/.test(raw)) {
+    throw new ConfigError(
+      `${name} must be a postgres:// URL (e.g. postgres://user:pass@host:5432/posthorn); leave it unset to use SQLite in the data directory.`,
+    );
+  }
+  return raw;
+}
+
+function parseLogLevel(name: string, raw: string): LogLevel {
+  const level = raw.toLowerCase();
+  if (level !== "debug" && level !== "info" && level !== "warn" && level !== "error") {
+    throw new ConfigError(`${name} must be one of debug, info, warn, error, not "${raw}".`);
+  }
+  return level;
+}
+
+function parsePositiveInt(name: string, raw: string): number {
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) {
+    throw new ConfigError(`${name} must be a whole number of at least 1, not "${raw}".`);
+  }
+  return Number(raw);
+}
+
+const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
+
+/** "512kb", "30mb", "1048576" → bytes. */
+export function parseSize(name: string, raw: string): number {
+  const m = /^(\d+)\s*(b|kb|mb|gb)?$/i.exec(raw.trim());
+  if (!m) throw new ConfigError(`${name} must be a size such as 512kb or 30mb, not "${raw}".`);
+  return Number(m[1]) * (SIZE_UNITS[(m[2] ?? "b").toLowerCase()] ?? 1);
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "250ms", "30s", "5m", "24h", "7d" → milliseconds. */
+export function parseDuration(name: string, raw: string): number {
+  const m = /^(\d+)\s*(ms|s|m|h|d)$/i.exec(raw.trim());
+  if (!m) throw new ConfigError(`${name} must be a duration such as 500ms, 30s, 5m, 24h or 7d, not "${raw}".`);
+  return Number(m[1]) * (DURATION_UNITS[(m[2] ?? "ms").toLowerCase()] ?? 1);
+}
+
+/** Where the embedded database lives when DATABASE_URL is unset. */
+export function sqlitePath(config: Pick<Config, "dataDir">): string {
+  return resolve(config.dataDir, "posthorn.db");
+}
+
+/** Human description of the database, without credentials, for logs and `--help`. */
+export function describeDatabase(config: Pick<Config, "databaseUrl" | "dataDir">): string {
+  if (!config.databaseUrl) return `sqlite ${sqlitePath(config)}`;
+  try {
+    const u = new URL(config.databaseUrl);
+    return `postgres ${u.hostname}:${u.port || 5432}${u.pathname}`;
+  } catch {
+    return "postgres";
+  }
+}

@@ -1,0 +1,105 @@
+// Secrets at rest (SMTP passwords, DKIM keys): AES-256-GCM under the configured secret key.
+// Each ciphertext names the key it was sealed with, so keys can be rotated: the new key seals,
+// old keys (POSTHORN_PREVIOUS_SECRET_KEYS) still open.
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ConfigError } from "../config";
+
+const FORMAT = "v1";
+const IV_BYTES = 12;
+export const SECRET_KEY_FILE = "secret.key";
+
+export interface SecretKey {
+  /** First 8 hex characters of sha256(key): names the key inside each ciphertext. */
+  id: string;
+  bytes: Buffer;
+}
+
+export function parseSecretKey(source: string, raw: string): SecretKey {
+  const text = raw.trim();
+  let bytes: Buffer | undefined;
+  if (/^[0-9a-fA-F]{64}$/.test(text)) bytes = Buffer.from(text, "hex");
+  else if (/^[A-Za-z0-9+/_-]{43}=?$/.test(text)) bytes = Buffer.from(text, "base64");
+  if (!bytes || bytes.length !== 32) {
+    throw new ConfigError(
+      `${source} must be 32 random bytes as 64 hex characters or base64; generate one with \`openssl rand -hex 32\`.`,
+    );
+  }
+  return { id: createHash("sha256").update(bytes).digest("hex").slice(0, 8), bytes };
+}
+
+export class SecretBox {
+  readonly #keys = new Map<string, Buffer>();
+  constructor(
+    private readonly current: SecretKey,
+    previous: SecretKey[] = [],
+  ) {
+    for (const k of [current, ...previous]) this.#keys.set(k.id, k.bytes);
+  }
+
+  get keyId(): string {
+    return this.current.id;
+  }
+
+  seal(plaintext: string): string {
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv("aes-256-gcm", this.current.bytes, iv);
+    const ct = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
+    return [
+      FORMAT,
+      this.current.id,
+      iv.toString("base64"),
+      cipher.getAuthTag().toString("base64"),
+      ct.toString("base64"),
+    ].join(":");
+  }
+
+  open(sealed: string): string {
+    const [format, keyId, iv, tag, ct] = sealed.split(":");
+    if (format !== FORMAT || !keyId || !iv || !tag || ct === undefined) throw new Error("not a sealed secret");
+    const key = this.#keys.get(keyId);
+    if (!key) {
+      throw new Error(
+        `secret sealed with key ${keyId}, which is not configured (add it to POSTHORN_PREVIOUS_SECRET_KEYS)`,
+      );
+    }
+    const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(iv, "base64"));
+    decipher.setAuthTag(Buffer.from(tag, "base64"));
+    return Buffer.concat([decipher.update(Buffer.from(ct, "base64")), decipher.final()]).toString("utf8");
+  }
+
+  /** The id of the key a sealed value was made with (to find values to re-seal after rotation). */
+  static keyIdOf(sealed: string): string | undefined {
+    return sealed.split(":")[1];
+  }
+}
+
+/**
+ * The secret box for this process: POSTHORN_SECRET_KEY when set; otherwise a key generated once
+ * into the data directory (0600) — `generated` tells the caller to warn.
+ */
+export function loadSecretBox(opts: { secretKey: string | undefined; previousSecretKeys: string[]; dataDir: string }): {
+  box: SecretBox;
+  generatedAt?: string;
+  keyFile?: string;
+} {
+  const previous = opts.previousSecretKeys.map((k, i) => parseSecretKey(`POSTHORN_PREVIOUS_SECRET_KEYS[${i}]`, k));
+  if (opts.secretKey) return { box: new SecretBox(parseSecretKey("POSTHORN_SECRET_KEY", opts.secretKey), previous) };
+
+  const file = join(opts.dataDir, SECRET_KEY_FILE);
+  if (existsSync(file)) {
+    return { box: new SecretBox(parseSecretKey(file, readFileSync(file, "utf8")), previous), keyFile: file };
+  }
+  mkdirSync(opts.dataDir, { recursive: true });
+  let generatedAt: string | undefined = file;
+  try {
+    writeFileSync(file, `${randomBytes(32).toString("hex")}\n`, { mode: 0o600, flag: "wx" });
+    chmodSync(file, 0o600);
+  } catch (err) {
+    // Another process starting at the same moment wrote it first: use theirs.
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    generatedAt = undefined;
+  }
+  return { box: new SecretBox(parseSecretKey(file, readFileSync(file, "utf8")), previous), generatedAt, keyFile: file };
+}

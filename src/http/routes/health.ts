@@ -1,0 +1,39 @@
+import type { Hono } from "hono";
+import { describeRoute } from "hono-openapi";
+import * as v from "valibot";
+import type { AppDeps } from "../../app";
+import { PosthornError } from "../../errors";
+import type { AppEnv } from "../env";
+import { jsonResponse, problems } from "../openapi";
+
+const Health = v.object({ status: v.string() });
+
+export function bindHealthApi(app: Hono<AppEnv>, deps: AppDeps) {
+  app.get(
+    "/health",
+    describeRoute({
+      tags: ["Health"],
+      summary: "The process is alive",
+      responses: { 200: jsonResponse("Alive", Health) },
+    }),
+    (c) => c.json({ status: "ok" }),
+  );
+
+  app.get(
+    "/health/ready",
+    describeRoute({
+      tags: ["Health"],
+      summary: "The database answers",
+      responses: { 200: jsonResponse("Ready to serve", Health), ...problems(503) },
+    }),
+    async (c) => {
+      try {
+        await deps.db.ping();
+      } catch (err) {
+        c.get("log").warn("readiness check failed", { err });
+        throw new PosthornError("unavailable", "The database does not answer.", { retryAfterSeconds: 5 });
+      }
+      return c.json({ status: "ready" });
+    },
+  );
+}

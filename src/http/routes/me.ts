@@ -1,0 +1,38 @@
+// What the presented API key is: its tenant and itself.
+import { Hono } from "hono";
+import { describeRoute } from "hono-openapi";
+import * as v from "valibot";
+import type { AppDeps } from "../../app";
+import { getTenant } from "../../tenants";
+import type { AppEnv } from "../env";
+import { jsonResponse, problems, TENANT_SECURITY } from "../openapi";
+import { TenantSchema } from "./tenants";
+
+const MeSchema = v.pipe(
+  v.object({
+    tenant: TenantSchema,
+    api_key: v.object({ id: v.string(), daily_limit: v.nullable(v.number()) }),
+  }),
+  v.title("Me"),
+);
+
+export function meApi(deps: AppDeps) {
+  const r = new Hono<AppEnv>();
+  r.get(
+    "/",
+    describeRoute({
+      tags: ["Account"],
+      summary: "The tenant and key behind this API key",
+      security: TENANT_SECURITY,
+      responses: { 200: jsonResponse("Who you are", MeSchema), ...problems(401) },
+    }),
+    async (c) => {
+      const key = c.get("apiKey");
+      return c.json({
+        tenant: await getTenant(deps.db.kysely, key.tenantId),
+        api_key: { id: key.id, daily_limit: key.dailyLimit },
+      });
+    },
+  );
+  return r;
+}

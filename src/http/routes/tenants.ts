@@ -1,0 +1,153 @@
+// The operator's API (POSTHORN_ADMIN_KEY): tenants and their API keys.
+import { Hono } from "hono";
+import { describeRoute } from "hono-openapi";
+import * as v from "valibot";
+import { createApiKey, listApiKeys, revokeApiKey } from "../../api-keys";
+import type { AppDeps } from "../../app";
+import { createTenant, getTenant, listTenants } from "../../tenants";
+import type { AppEnv } from "../env";
+import { adminAuth } from "../middleware/auth";
+import { ADMIN_SECURITY, jsonResponse, PageQuery, pageOf, problems } from "../openapi";
+import { jsonBody, queryParams } from "../validate";
+
+export const TenantSchema = v.pipe(
+  v.object({ id: v.string(), name: v.string(), created_at: v.pipe(v.string(), v.isoTimestamp()) }),
+  v.title("Tenant"),
+);
+
+const CreateTenant = v.object({
+  name: v.pipe(v.string(), v.trim(), v.minLength(1, "must not be empty"), v.maxLength(200)),
+});
+
+export const ApiKeySchema = v.pipe(
+  v.object({
+    id: v.string(),
+    tenant_id: v.string(),
+    name: v.string(),
+    prefix: v.pipe(v.string(), v.description("Public start of the key, to recognise it.")),
+    daily_limit: v.nullable(v.number()),
+    created_at: v.string(),
+    last_used_at: v.nullable(v.string()),
+    revoked_at: v.nullable(v.string()),
+  }),
+  v.title("ApiKey"),
+);
+
+const CreatedApiKeySchema = v.pipe(
+  v.object({ ...ApiKeySchema.entries, key: v.pipe(v.string(), v.description("The whole key. Shown only this once.")) }),
+  v.title("CreatedApiKey"),
+);
+
+const CreateApiKey = v.object({
+  name: v.pipe(v.string(), v.trim(), v.minLength(1, "must not be empty"), v.maxLength(200)),
+  daily_limit: v.optional(
+    v.nullable(
+      v.pipe(
+        v.number(),
+        v.integer(),
+        v.minValue(1),
+        v.description("Most emails this key may send per UTC day; null for no limit."),
+      ),
+    ),
+  ),
+});
+
+const tags = ["Operator"];
+
+export function tenantsApi(deps: AppDeps) {
+  const { db } = deps;
+  const r = new Hono<AppEnv>();
+  r.use(adminAuth(deps.config.adminKey));
+
+  r.post(
+    "/",
+    describeRoute({
+      tags,
+      summary: "Create a tenant",
+      security: ADMIN_SECURITY,
+      responses: { 201: jsonResponse("Created", TenantSchema), ...problems(401, 403, 422) },
+    }),
+    jsonBody(CreateTenant),
+    async (c) => c.json(await createTenant(db.kysely, c.req.valid("json")), 201),
+  );
+
+  r.get(
+    "/",
+    describeRoute({
+      tags,
+      summary: "List tenants",
+      security: ADMIN_SECURITY,
+      responses: {
+        200: jsonResponse("A page of tenants", pageOf(TenantSchema, "TenantPage")),
+        ...problems(401, 403, 422),
+      },
+    }),
+    queryParams(PageQuery),
+    async (c) => c.json(await listTenants(db.kysely, c.req.valid("query"))),
+  );
+
+  r.get(
+    "/:tenantId",
+    describeRoute({
+      tags,
+      summary: "Get a tenant",
+      security: ADMIN_SECURITY,
+      responses: { 200: jsonResponse("The tenant", TenantSchema), ...problems(401, 403, 404) },
+    }),
+    async (c) => c.json(await getTenant(db.kysely, c.req.param("tenantId"))),
+  );
+
+  r.post(
+    "/:tenantId/api-keys",
+    describeRoute({
+      tags,
+      summary: "Create an API key for a tenant",
+      description: "The answer holds the whole key (`key`); it is never shown again.",
+      security: ADMIN_SECURITY,
+      responses: { 201: jsonResponse("Created", CreatedApiKeySchema), ...problems(401, 403, 404, 422) },
+    }),
+    jsonBody(CreateApiKey),
+    async (c) => {
+      const body = c.req.valid("json");
+      const key = await createApiKey(db.kysely, {
+        tenantId: c.req.param("tenantId"),
+        name: body.name,
+        dailyLimit: body.daily_limit ?? null,
+      });
+      return c.json(key, 201);
+    },
+  );
+
+  r.get(
+    "/:tenantId/api-keys",
+    describeRoute({
+      tags,
+      summary: "List a tenant's API keys",
+      security: ADMIN_SECURITY,
+      responses: {
+        200: jsonResponse("A page of keys", pageOf(ApiKeySchema, "ApiKeyPage")),
+        ...problems(401, 403, 404, 422),
+      },
+    }),
+    queryParams(PageQuery),
+    async (c) => c.json(await listApiKeys(db.kysely, c.req.param("tenantId"), c.req.valid("query"))),
+  );
+
+  r.delete(
+    "/:tenantId/api-keys/:keyId",
+    describeRoute({
+      tags,
+      summary: "Revoke an API key",
+      description: "The key stops working at once on this instance, within seconds on the others.",
+      security: ADMIN_SECURITY,
+      responses: { 200: jsonResponse("The revoked key", ApiKeySchema), ...problems(401, 403, 404) },
+    }),
+    async (c) => {
+      const key = await revokeApiKey(db.kysely, c.req.param("keyId"), c.req.param("tenantId"));
+      deps.authenticator.invalidate();
+      return c.json(key);
+    },
+  );
+
+  return r;
+}

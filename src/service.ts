@@ -1,0 +1,82 @@
+// Starts the parts of a running Posthorn in order (secrets, database, migrations, HTTP) and
+// stops them in reverse.
+import { ApiKeyAuthenticator } from "./api-keys";
+import { type AppDeps, createApp } from "./app";
+import { type Config, describeDatabase, sqlitePath } from "./config";
+import { loadSecretBox } from "./crypto/secret-box";
+import { type Db, openDatabase } from "./db/database";
+import { migrateToLatest } from "./db/migrate";
+import type { Logger } from "./logger";
+import { VERSION } from "./version";
+
+export interface RunningService {
+  url: string;
+  deps: AppDeps;
+  stop(): Promise<void>;
+}
+
+export function openConfiguredDatabase(config: Config, extra: { pgSchema?: string } = {}): Db {
+  return openDatabase({
+    databaseUrl: config.databaseUrl,
+    sqlitePath: sqlitePath(config),
+    sqliteSynchronous: config.sqliteSynchronous,
+    pgSchema: extra.pgSchema,
+  });
+}
+
+export async function startService(config: Config, log: Logger): Promise<RunningService> {
+  const { box, generatedAt, keyFile } = loadSecretBox(config);
+  if (generatedAt) {
+    log.warn("POSTHORN_SECRET_KEY is not set: generated a secret key in the data directory", {
+      file: generatedAt,
+      hint: "back this file up with the database, or set POSTHORN_SECRET_KEY; without it stored SMTP passwords cannot be read",
+    });
+  }
+
+  const db = openConfiguredDatabase(config);
+  const { applied } = await migrateToLatest(db);
+  const deps: AppDeps = { config, db, log, authenticator: new ApiKeyAuthenticator(db.kysely), secrets: box };
+  const app = createApp(deps);
+
+  let server: ReturnType<typeof Bun.serve>;
+  try {
+    server = Bun.serve({
+      port: config.port,
+      hostname: config.host,
+      fetch: app.fetch,
+      // Hono's bodyLimit answers 413 in problem+json; Bun's own cap only has to be above it.
+      maxRequestBodySize: config.bodyLimitBytes + 1024 * 1024,
+    });
+  } catch (err) {
+    await db.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE") {
+      throw new Error(
+        `Port ${config.port} on ${config.host} is already in use: stop the other process or set POSTHORN_PORT / --port.`,
+      );
+    }
+    throw err;
+  }
+
+  const url = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${server.port}`;
+  log.info("posthorn started", {
+    version: VERSION,
+    url,
+    listen: `${config.host}:${server.port}`,
+    database: describeDatabase(config),
+    data_dir: config.dataDir,
+    encryption_key_from: config.secretKey ? "POSTHORN_SECRET_KEY" : keyFile,
+    migrations_applied: applied,
+    docs: `${url}/docs`,
+    operator_api: config.adminKey ? "enabled" : "disabled (set POSTHORN_ADMIN_KEY)",
+  });
+
+  return {
+    url,
+    deps,
+    stop: async () => {
+      await server.stop();
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,85 @@
+// A fresh database for each suite, on the dialect this test run is for: SQLite in a temp
+// directory by default, Postgres (a schema of its own) when POSTHORN_TEST_DATABASE_URL is set.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import postgres from "postgres";
+import { type Config, loadConfig } from "../../src/config";
+import { type Db, openDatabase } from "../../src/db/database";
+import { migrateToLatest } from "../../src/db/migrate";
+import { randomChars } from "../../src/ids";
+
+export const TEST_PG_URL = process.env.POSTHORN_TEST_DATABASE_URL || undefined;
+export const TEST_DIALECT: Db["dialect"] = TEST_PG_URL ? "postgres" : "sqlite";
+
+export const TEST_ADMIN_KEY = "test-admin-key-0123456789abcdef";
+export const TEST_SECRET_KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+
+export interface TempDatabase {
+  db: Db;
+  config: Config;
+  /** Postgres schema of this database (undefined on SQLite). */
+  pgSchema: string | undefined;
+  /** Environment that points a child process (the CLI, the binary) at this same database. */
+  env: Record<string, string>;
+  cleanup(): Promise<void>;
+}
+
+/** Settings for tests: quiet, fixed keys, a temp data directory. `env` overrides any of them. */
+export function testConfig(dataDir: string, env: Record<string, string> = {}): Config {
+  return loadConfig({
+    POSTHORN_DATA_DIR: dataDir,
+    POSTHORN_ADMIN_KEY: TEST_ADMIN_KEY,
+    POSTHORN_SECRET_KEY: TEST_SECRET_KEY,
+    POSTHORN_LOG_LEVEL: "error",
+    ...(TEST_PG_URL ? { DATABASE_URL: TEST_PG_URL } : {}),
+    ...env,
+  });
+}
+
+export async function tempDatabase(env: Record<string, string> = {}): Promise<TempDatabase> {
+  const dataDir = mkdtempSync(join(tmpdir(), "posthorn-test-"));
+  const config = testConfig(dataDir, env);
+  let pgSchema: string | undefined;
+  if (config.databaseUrl) {
+    pgSchema = `t_${randomChars(12)}`;
+    const admin = postgres(config.databaseUrl, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create schema ${pgSchema}`);
+    await admin.end();
+  }
+  const db = openDatabase({
+    databaseUrl: config.databaseUrl,
+    sqlitePath: join(dataDir, "posthorn.db"),
+    sqliteSynchronous: config.sqliteSynchronous,
+    pgSchema,
+  });
+  await migrateToLatest(db);
+  const childEnv: Record<string, string> = {
+    POSTHORN_DATA_DIR: dataDir,
+    POSTHORN_SECRET_KEY: TEST_SECRET_KEY,
+    POSTHORN_ADMIN_KEY: TEST_ADMIN_KEY,
+  };
+  if (config.databaseUrl && pgSchema) childEnv.DATABASE_URL = withSearchPath(config.databaseUrl, pgSchema);
+  return {
+    db,
+    config,
+    pgSchema,
+    env: childEnv,
+    cleanup: async () => {
+      await db.close();
+      if (config.databaseUrl && pgSchema) {
+        const admin = postgres(config.databaseUrl, { max: 1, onnotice: () => {} });
+        await admin.unsafe(`drop schema if exists ${pgSchema} cascade`);
+        await admin.end();
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A Postgres URL whose connections use `schema` (postgres.js passes unknown params to the server). */
+export function withSearchPath(url: string, schema: string): string {
+  const u = new URL(url);
+  u.searchParams.set("search_path", schema);
+  return u.toString();
+}
