@@ -2,7 +2,9 @@
 // the binary migrates its database from an empty directory.
 import type { Migration } from "kysely/migration";
 import * as m001 from "./001_foundation";
+import * as m002 from "./002_sending";
 
 export const migrations: Record<string, Migration> = {
   "001_foundation": m001,
+  "002_sending": m002,
 };

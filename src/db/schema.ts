@@ -1,6 +1,6 @@
 // Table types. Times are integers (milliseconds since the epoch) and flags are 0/1 integers
 // on both dialects, so one set of queries serves SQLite and Postgres alike.
-import type { ColumnType, Generated } from "kysely";
+import type { ColumnType } from "kysely";
 
 /** Set on insert, never updated. */
 type Immutable<T> = ColumnType<T, T, never>;
@@ -25,9 +25,147 @@ export interface ApiKeysTable {
   revoked_at: number | null;
 }
 
+export type SmtpSecurity = "none" | "starttls" | "tls";
+
+export interface SmtpAccountsTable {
+  id: Immutable<string>;
+  tenant_id: Immutable<string>;
+  name: string;
+  host: string;
+  port: number;
+  security: SmtpSecurity;
+  username: string | null;
+  /** AES-256-GCM under the secret key (src/crypto/secret-box.ts); never returned. */
+  password_sealed: string | null;
+  from_email: string;
+  from_name: string | null;
+  /** JSON array of domains `from` may use besides from_email's own address. */
+  allowed_from_domains: ColumnType<string, string | undefined, string>;
+  active: ColumnType<number, number | undefined, number>;
+  is_default: ColumnType<number, number | undefined, number>;
+  daily_limit: number | null;
+  hourly_limit: number | null;
+  max_connections: ColumnType<number, number | undefined, number>;
+  weight: ColumnType<number, number | undefined, number>;
+  hour_window: ColumnType<number, number | undefined, number>;
+  sent_this_hour: ColumnType<number, number | undefined, number>;
+  day_window: ColumnType<number, number | undefined, number>;
+  sent_today: ColumnType<number, number | undefined, number>;
+  last_sent_at: number | null;
+  last_error: string | null;
+  last_error_at: number | null;
+  consecutive_failures: ColumnType<number, number | undefined, number>;
+  created_at: Immutable<number>;
+  updated_at: number;
+}
+
+export type EmailStatus = "scheduled" | "queued" | "sending" | "sent" | "failed" | "cancelled" | "suppressed";
+/** Why a queued email is not being attempted now. */
+export type EmailHold = "no_account" | "hourly_limit" | "daily_limit" | "backoff";
+
+export interface EmailsTable {
+  id: Immutable<string>;
+  tenant_id: Immutable<string>;
+  api_key_id: Immutable<string | null>;
+  status: EmailStatus;
+  priority: ColumnType<number, number | undefined, number>;
+  from_email: string | null;
+  from_name: string | null;
+  to_json: string;
+  cc_json: ColumnType<string, string | undefined, string>;
+  bcc_json: ColumnType<string, string | undefined, string>;
+  reply_to_json: ColumnType<string, string | undefined, string>;
+  subject: string;
+  text_body: string | null;
+  html_body: string | null;
+  headers_json: ColumnType<string, string | undefined, string>;
+  tags_json: ColumnType<string, string | undefined, string>;
+  metadata_json: ColumnType<string, string | undefined, string>;
+  pinned_smtp_account_id: string | null;
+  run_at: number;
+  attempts: ColumnType<number, number | undefined, number>;
+  lease_until: number | null;
+  lease_token: string | null;
+  hold: EmailHold | null;
+  wait_reason: string | null;
+  last_error: string | null;
+  /** The Message-ID header this email is sent with (the same on every attempt). */
+  message_id: string;
+  /** The account that sent it (or last tried). */
+  smtp_account_id: string | null;
+  recipients_json: ColumnType<string, string | undefined, string>;
+  scheduled_at: number | null;
+  created_at: Immutable<number>;
+  updated_at: number;
+  sent_at: number | null;
+  completed_at: number | null;
+}
+
+export interface EmailTagsTable {
+  email_id: string;
+  tenant_id: string;
+  tag: string;
+}
+
+export type AttemptOutcome = "sent" | "partial" | "deferred" | "failed";
+
+export interface EmailAttemptsTable {
+  email_id: string;
+  attempt: number;
+  tenant_id: string;
+  smtp_account_id: string | null;
+  started_at: number;
+  duration_ms: number;
+  outcome: AttemptOutcome;
+  smtp_code: number | null;
+  smtp_response: string | null;
+  error_code: string | null;
+}
+
+export interface IdempotencyKeysTable {
+  tenant_id: string;
+  key: string;
+  request_hash: string;
+  response_status: number;
+  response_body: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface ApiKeyUsageTable {
+  api_key_id: string;
+  day: number;
+  count: number;
+}
+
+export type SuppressionReason = "unknown_user" | "hard_bounce" | "unsubscribe" | "manual";
+
+export interface SuppressionsTable {
+  tenant_id: string;
+  email: string;
+  reason: SuppressionReason;
+  detail: string | null;
+  source_email_id: string | null;
+  created_at: number;
+}
+
+export interface SchedulerRunsTable {
+  job: string;
+  last_window: number;
+  last_run_at: number;
+  runs: ColumnType<number, number | undefined, number>;
+}
+
 export interface Database {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
+  smtp_accounts: SmtpAccountsTable;
+  emails: EmailsTable;
+  email_tags: EmailTagsTable;
+  email_attempts: EmailAttemptsTable;
+  idempotency_keys: IdempotencyKeysTable;
+  api_key_usage: ApiKeyUsageTable;
+  suppressions: SuppressionsTable;
+  scheduler_runs: SchedulerRunsTable;
 }
 
-export type { Generated };
