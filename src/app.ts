@@ -15,10 +15,15 @@ import { requestId } from "./http/middleware/request-id";
 import { requestLog } from "./http/middleware/request-log";
 import { buildOpenApiDocument } from "./http/openapi";
 import { bindDocsApi } from "./http/routes/docs";
+import { emailsApi } from "./http/routes/emails";
 import { bindHealthApi } from "./http/routes/health";
 import { meApi } from "./http/routes/me";
+import { smtpAccountsApi } from "./http/routes/smtp-accounts";
+import { suppressionsApi } from "./http/routes/suppressions";
 import { tenantsApi } from "./http/routes/tenants";
 import type { Logger } from "./logger";
+import type { QueueSignals } from "./queue/signals";
+import type { WriteBatcher } from "./queue/write-batcher";
 import { VERSION } from "./version";
 
 export interface AppDeps {
@@ -27,6 +32,9 @@ export interface AppDeps {
   log: Logger;
   authenticator: ApiKeyAuthenticator;
   secrets: SecretBox;
+  /** Every queue write goes through it (group commit on SQLite). */
+  batcher: WriteBatcher;
+  signals: QueueSignals;
 }
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
@@ -63,6 +71,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     app.route(path, router);
   };
   tenantScoped("/v1/me", meApi(deps));
+  tenantScoped("/v1/smtp-accounts", smtpAccountsApi(deps));
+  tenantScoped("/v1/suppressions", suppressionsApi(deps));
+  tenantScoped("/v1/emails", emailsApi(deps));
 
   let document: Promise<unknown> | undefined;
   bindDocsApi(app, () => {

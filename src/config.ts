@@ -44,6 +44,14 @@ export interface Config {
   smtpTimeoutMs: number;
   /** How long an Idempotency-Key is remembered. */
   idempotencyTtlMs: number;
+  /** Verify SMTP servers' TLS certificates (turn off only for test servers with self-signed certs). */
+  smtpTlsRejectUnauthorized: boolean;
+  /** Most SMTP sends in flight at once in this process (each account's pool bounds its own connections). */
+  dispatchConcurrency: number;
+  /** Most emails claimed from the queue in one statement. */
+  claimBatchSize: number;
+  /** How often an idle dispatcher looks for work another instance queued (or that became due). */
+  pollIntervalMs: number;
 }
 
 export const DEFAULTS = {
@@ -63,6 +71,9 @@ export const DEFAULTS = {
   smtpTestTimeout: "10s",
   smtpTimeout: "30s",
   idempotencyTtl: "24h",
+  dispatchConcurrency: 100,
+  claimBatchSize: 100,
+  pollInterval: "1s",
 };
 
 /** A setting that cannot be used; `message` is one line saying which and how to fix it. */
@@ -115,11 +126,12 @@ export function loadConfig(env: Env, flags: ConfigFlags = {}): Config {
     dataDir: resolve(dataDirRaw ?? DEFAULTS.dataDir),
     databaseUrl: parseDatabaseUrl(dbName, dbRaw),
     adminKey,
-    secretKey: env.POSTHORN_SECRET_KEY || undefined,
+    secretKey: checkSecretKey("POSTHORN_SECRET_KEY", env.POSTHORN_SECRET_KEY || undefined),
     previousSecretKeys: (env.POSTHORN_PREVIOUS_SECRET_KEYS ?? "")
       .split(",")
       .map((s) => s.trim())
-      .filter(Boolean),
+      .filter(Boolean)
+      .map((k, i) => checkSecretKey(`POSTHORN_PREVIOUS_SECRET_KEYS[${i}]`, k) as string),
     logLevel: parseLogLevel(levelName, levelRaw ?? DEFAULTS.logLevel),
     bodyLimitBytes: parseSize("POSTHORN_BODY_LIMIT", env.POSTHORN_BODY_LIMIT || DEFAULTS.bodyLimit),
     corsOrigins: (env.POSTHORN_CORS_ORIGINS ?? "")
@@ -151,6 +163,19 @@ export function loadConfig(env: Env, flags: ConfigFlags = {}): Config {
       "POSTHORN_IDEMPOTENCY_TTL",
       env.POSTHORN_IDEMPOTENCY_TTL || DEFAULTS.idempotencyTtl,
     ),
+    smtpTlsRejectUnauthorized: parseBoolean(
+      "POSTHORN_SMTP_TLS_REJECT_UNAUTHORIZED",
+      env.POSTHORN_SMTP_TLS_REJECT_UNAUTHORIZED || "true",
+    ),
+    dispatchConcurrency: parsePositiveInt(
+      "POSTHORN_DISPATCH_CONCURRENCY",
+      env.POSTHORN_DISPATCH_CONCURRENCY || String(DEFAULTS.dispatchConcurrency),
+    ),
+    claimBatchSize: parsePositiveInt(
+      "POSTHORN_CLAIM_BATCH_SIZE",
+      env.POSTHORN_CLAIM_BATCH_SIZE || String(DEFAULTS.claimBatchSize),
+    ),
+    pollIntervalMs: parseDuration("POSTHORN_POLL_INTERVAL", env.POSTHORN_POLL_INTERVAL || DEFAULTS.pollInterval),
   };
 }
 
@@ -185,6 +210,34 @@ function parseLogLevel(name: string, raw: string): LogLevel {
     throw new ConfigError(`${name} must be one of debug, info, warn, error, not "${raw}".`);
   }
   return level;
+}
+
+/**
+ * A secret key is 32 random bytes as 64 hex characters or base64 (the format
+ * src/crypto/secret-box.ts reads); checked here too so every command fails at start, not
+ * only the first one that opens a secret.
+ */
+function checkSecretKey(name: string, raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const text = raw.trim();
+  const bytes = /^[0-9a-fA-F]{64}$/.test(text)
+    ? Buffer.from(text, "hex")
+    : /^[A-Za-z0-9+/_-]{43}=?$/.test(text)
+      ? Buffer.from(text, "base64")
+      : undefined;
+  if (bytes?.length !== 32) {
+    throw new ConfigError(
+      `${name} must be 32 random bytes as 64 hex characters or base64; generate one with \`openssl rand -hex 32\`.`,
+    );
+  }
+  return raw;
+}
+
+function parseBoolean(name: string, raw: string): boolean {
+  const v = raw.trim().toLowerCase();
+  if (v === "true" || v === "1" || v === "yes") return true;
+  if (v === "false" || v === "0" || v === "no") return false;
+  throw new ConfigError(`${name} must be true or false, not "${raw}".`);
 }
 
 function parsePositiveInt(name: string, raw: string): number {

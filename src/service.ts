@@ -6,12 +6,17 @@ import { type Config, describeDatabase, sqlitePath } from "./config";
 import { loadSecretBox } from "./crypto/secret-box";
 import { type Db, openDatabase } from "./db/database";
 import { migrateToLatest } from "./db/migrate";
+import { Dispatcher } from "./dispatch/dispatcher";
 import type { Logger } from "./logger";
+import { QueueSignals } from "./queue/signals";
+import { WriteBatcher } from "./queue/write-batcher";
+import { Scheduler, schedulePruneIdempotencyKeys, scheduleQueueJobs } from "./scheduler";
 import { VERSION } from "./version";
 
 export interface RunningService {
   url: string;
   deps: AppDeps;
+  dispatcher: Dispatcher;
   stop(): Promise<void>;
 }
 
@@ -35,11 +40,25 @@ export async function startService(config: Config, log: Logger): Promise<Running
 
   const db = openConfiguredDatabase(config);
   const { applied } = await migrateToLatest(db);
-  const deps: AppDeps = { config, db, log, authenticator: new ApiKeyAuthenticator(db.kysely), secrets: box };
+  const deps: AppDeps = {
+    config,
+    db,
+    log,
+    authenticator: new ApiKeyAuthenticator(db.kysely),
+    secrets: box,
+    batcher: new WriteBatcher(db),
+    signals: new QueueSignals(),
+  };
   const app = createApp(deps);
+  const dispatcher = new Dispatcher(deps);
+  const scheduler = new Scheduler(db, log.child({ component: "scheduler" }));
+  scheduleQueueJobs(scheduler, deps);
+  schedulePruneIdempotencyKeys(scheduler, db, log);
 
   let server: ReturnType<typeof Bun.serve>;
   try {
+    scheduler.start();
+    dispatcher.start();
     server = Bun.serve({
       port: config.port,
       hostname: config.host,
@@ -48,6 +67,8 @@ export async function startService(config: Config, log: Logger): Promise<Running
       maxRequestBodySize: config.bodyLimitBytes + 1024 * 1024,
     });
   } catch (err) {
+    await dispatcher.stop(0);
+    await scheduler.stop();
     await db.close();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE") {
@@ -74,8 +95,13 @@ export async function startService(config: Config, log: Logger): Promise<Running
   return {
     url,
     deps,
+    dispatcher,
+    /** Reverse order of start: no new requests, no new claims, in-flight sends finish or go back, then the database. */
     stop: async () => {
       await server.stop();
+      await dispatcher.stop();
+      await scheduler.stop();
+      await deps.batcher.drain();
       await db.close();
     },
   };

@@ -168,4 +168,3 @@ export interface Database {
   suppressions: SuppressionsTable;
   scheduler_runs: SchedulerRunsTable;
 }
-

@@ -2,7 +2,10 @@
 import { ApiKeyAuthenticator, createApiKey } from "../../src/api-keys";
 import { type AppDeps, createApp } from "../../src/app";
 import { loadSecretBox } from "../../src/crypto/secret-box";
+import { Dispatcher } from "../../src/dispatch/dispatcher";
 import { createLogger } from "../../src/logger";
+import { QueueSignals } from "../../src/queue/signals";
+import { WriteBatcher } from "../../src/queue/write-batcher";
 import { createTenant } from "../../src/tenants";
 import { TEST_ADMIN_KEY, type TempDatabase, tempDatabase } from "./db";
 
@@ -18,12 +21,33 @@ export interface TestApp {
   ): Promise<Response>;
   /** Request with the operator's admin key. */
   admin(method: string, path: string, json?: unknown): Promise<Response>;
-  createTenantWithKey(name?: string, dailyLimit?: number | null): Promise<{ tenantId: string; key: string; keyId: string }>;
+  createTenantWithKey(
+    name?: string,
+    dailyLimit?: number | null,
+  ): Promise<{ tenantId: string; key: string; keyId: string }>;
+  dispatcher: Dispatcher | undefined;
   close(): Promise<void>;
 }
 
-export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const temp = await tempDatabase({ POSTHORN_LOG_LEVEL: "debug", ...env });
+/** Fast retries and a tolerant TLS check, so sending suites run in seconds against the test server. */
+export const SENDING_ENV: Record<string, string> = {
+  POSTHORN_SMTP_TLS_REJECT_UNAUTHORIZED: "false",
+  POSTHORN_RETRY_BASE_DELAY: "50ms",
+  POSTHORN_RETRY_MAX_DELAY: "200ms",
+  POSTHORN_SMTP_TIMEOUT: "2s",
+  POSTHORN_POLL_INTERVAL: "50ms",
+  POSTHORN_LEASE: "5s",
+};
+
+/**
+ * The app on a fresh database. With `dispatch`, a Dispatcher runs too (stopped by close()),
+ * with the SENDING_ENV settings unless `env` overrides them.
+ */
+export async function createTestApp(
+  env: Record<string, string> = {},
+  opts: { dispatch?: boolean } = {},
+): Promise<TestApp> {
+  const temp = await tempDatabase({ POSTHORN_LOG_LEVEL: "debug", ...(opts.dispatch ? SENDING_ENV : {}), ...env });
   const logs: Record<string, unknown>[] = [];
   const log = createLogger("debug", (line) => logs.push(JSON.parse(line)));
   const deps: AppDeps = {
@@ -32,8 +56,12 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     log,
     authenticator: new ApiKeyAuthenticator(temp.db.kysely),
     secrets: loadSecretBox(temp.config).box,
+    batcher: new WriteBatcher(temp.db),
+    signals: new QueueSignals(),
   };
   const app = createApp(deps);
+  const dispatcher = opts.dispatch ? new Dispatcher(deps) : undefined;
+  dispatcher?.start();
 
   const request: TestApp["request"] = (method, path, opts = {}) => {
     const headers: Record<string, string> = { ...opts.headers };
@@ -57,6 +85,10 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
       const key = await createApiKey(temp.db.kysely, { tenantId: tenant.id, name: "test", dailyLimit });
       return { tenantId: tenant.id, key: key.key, keyId: key.id };
     },
-    close: () => temp.cleanup(),
+    dispatcher,
+    close: async () => {
+      await dispatcher?.stop(1000);
+      await temp.cleanup();
+    },
   };
 }

@@ -1,0 +1,222 @@
+// One claimed email, start to finish: drop newly suppressed recipients, pick an account with
+// room under its limits, send through its pool, and turn the reply into the email's next state.
+// Returns what to write; the dispatcher writes it (fenced by the lease token).
+import type { Kysely } from "kysely";
+import type { Config } from "../config";
+import type { Database } from "../db/schema";
+import type { RecipientState } from "../emails/accept";
+import { HELD_FOREVER } from "../emails/accept";
+import type { EmailRow } from "../emails/resource";
+import type { Logger } from "../logger";
+import type { FinishClaim } from "../queue/finish-claim";
+import type { WriteBatcher } from "../queue/write-batcher";
+import { nextWindowOpening, reserveSendSlot } from "../smtp-accounts/counters";
+import { suppressedAmong } from "../suppressions";
+import type { AccountHealth } from "./account-health";
+import type { AccountRow, SmtpAccountPool } from "./account-pool";
+import { mayRetry, retryDelayMs } from "./backoff";
+import { eligibleAccounts, orderAccounts } from "./choose-account";
+import { type ClassifiedAttempt, classifyFailure, classifySuccess } from "./classify";
+import { composeMessage } from "./compose";
+
+export interface DeliveryDeps {
+  kysely: Kysely<Database>;
+  batcher: WriteBatcher;
+  config: Config;
+  pool: SmtpAccountPool;
+  health: AccountHealth;
+  log: Logger;
+  accountsOf(tenantId: string): Promise<AccountRow[]>;
+}
+
+const hhmm = (ms: number) => `${new Date(ms).toISOString().slice(11, 16)}Z`;
+
+export async function deliverEmail(deps: DeliveryDeps, row: EmailRow, token: string): Promise<FinishClaim> {
+  const now = Date.now();
+  const recipients = JSON.parse(row.recipients_json) as RecipientState[];
+  const base = { emailId: row.id, tenantId: row.tenant_id, token, now, suppress: [] as FinishClaim["suppress"] };
+  const finishWith = (email: Partial<FinishClaim["email"]>): FinishClaim => ({
+    ...base,
+    email: {
+      status: "queued",
+      runAt: now,
+      hold: null,
+      waitReason: null,
+      lastError: row.last_error,
+      recipientsJson: JSON.stringify(recipients),
+      smtpAccountId: row.smtp_account_id,
+      sentAt: row.sent_at,
+      completedAt: null,
+      countsAsAttempt: false,
+      ...email,
+    },
+  });
+
+  // An address may have joined the suppression list since the email was accepted.
+  const waiting = recipients.filter((r) => r.status === "pending");
+  const suppressed = await suppressedAmong(
+    deps.kysely,
+    row.tenant_id,
+    waiting.map((r) => r.email),
+  );
+  for (const r of waiting) if (suppressed.has(r.email)) r.status = "suppressed";
+  const pending = recipients.filter((r) => r.status === "pending").map((r) => r.email);
+  if (pending.length === 0) return finishWith(finalState(recipients, now, row.sent_at));
+
+  const eligible = eligibleAccounts(await deps.accountsOf(row.tenant_id), row);
+  if (eligible.length === 0) {
+    return finishWith({
+      runAt: HELD_FOREVER,
+      hold: "no_account",
+      waitReason: row.pinned_smtp_account_id
+        ? `SMTP account ${row.pinned_smtp_account_id} is inactive or gone; the email is sent as soon as it is active`
+        : "no active SMTP account can send this email; it is sent as soon as one is created or activated",
+    });
+  }
+
+  const ordered = orderAccounts(eligible, deps.health, { avoid: row.last_error ? row.smtp_account_id : null });
+  let account: AccountRow | undefined;
+  for (const candidate of ordered) {
+    if (await deps.batcher.write((trx) => reserveSendSlot(trx, candidate.id, now))) {
+      account = candidate;
+      break;
+    }
+  }
+  if (!account) {
+    const openings = eligible.map((a) => ({ a, ...nextWindowOpening(a, now) })).sort((x, y) => x.at - y.at);
+    const first = openings[0]!;
+    return finishWith({
+      runAt: first.at,
+      hold: first.hold,
+      waitReason: `${first.hold === "daily_limit" ? "daily" : "hourly"} limit of ${first.a.id} reached; resumes ${hhmm(first.at)}`,
+    });
+  }
+
+  const started = Date.now();
+  let result: ClassifiedAttempt;
+  try {
+    const info = await deps.pool.transportFor(account).sendMail(composeMessage(row, account, pending));
+    result = classifySuccess(pending, info as Parameters<typeof classifySuccess>[1]);
+  } catch (err) {
+    result = classifyFailure(pending, err as Parameters<typeof classifyFailure>[1]);
+  }
+  const durationMs = Date.now() - started;
+  return applyAttempt(deps, { row, recipients, result, account, eligible, startedAt: started, durationMs, base });
+}
+
+function finalState(recipients: RecipientState[], now: number, sentAt: number | null): Partial<FinishClaim["email"]> {
+  const anySent = recipients.some((r) => r.status === "sent");
+  const allSuppressed = recipients.every((r) => r.status === "suppressed");
+  return {
+    status: anySent ? "sent" : allSuppressed ? "suppressed" : "failed",
+    runAt: now,
+    completedAt: now,
+    sentAt: anySent ? (sentAt ?? now) : null,
+  };
+}
+
+function applyAttempt(
+  deps: DeliveryDeps,
+  a: {
+    row: EmailRow;
+    recipients: RecipientState[];
+    result: ClassifiedAttempt;
+    account: AccountRow;
+    eligible: AccountRow[];
+    startedAt: number;
+    durationMs: number;
+    base: Omit<FinishClaim, "email">;
+  },
+): FinishClaim {
+  const { row, recipients, result, account } = a;
+  const now = Date.now();
+  const byEmail = new Map(result.recipients.map((r) => [r.email, r]));
+  for (const r of recipients) {
+    const res = byEmail.get(r.email);
+    if (!res || r.status !== "pending") continue;
+    if (res.outcome === "sent") r.status = "sent";
+    else if (res.outcome === "failed") r.status = "failed";
+    if (res.smtpCode !== undefined) r.smtp_code = res.smtpCode;
+    if (res.smtpResponse !== undefined) r.smtp_response = res.smtpResponse;
+  }
+  const delivered = result.recipients.filter((r) => r.outcome === "sent").length;
+  const refused = result.recipients.filter((r) => r.outcome === "failed").length;
+  const stillPending = recipients.filter((r) => r.status === "pending");
+  const attemptNo = row.attempts + 1;
+  deps.health.record(account.id, !result.accountFault);
+
+  const error =
+    delivered === result.recipients.length
+      ? null
+      : `${result.smtpCode ?? result.errorCode ?? ""} ${result.smtpResponse ?? ""}`.trim();
+  let email: FinishClaim["email"];
+  if (stillPending.length === 0) {
+    email = {
+      ...baseUpdate(recipients, row, account.id, error),
+      ...finalState(recipients, now, row.sent_at),
+    } as FinishClaim["email"];
+  } else if (mayRetry(deps.config.retry, attemptNo, row.created_at, now)) {
+    // Fail over at once when the account was at fault and another eligible account exists.
+    const failover = result.accountFault && a.eligible.some((x) => x.id !== account.id);
+    const runAt = now + (failover ? 0 : retryDelayMs(deps.config.retry, attemptNo));
+    email = {
+      ...baseUpdate(recipients, row, account.id, error),
+      status: "queued",
+      runAt,
+      hold: "backoff",
+      waitReason: `${failover ? "failing over to another account after" : "retrying after"} ${error}; attempt ${attemptNo} of ${deps.config.retry.maxAttempts}${failover ? "" : `, next at ${hhmm(runAt)}`}`,
+      sentAt: delivered > 0 ? (row.sent_at ?? now) : row.sent_at,
+      completedAt: null,
+    };
+  } else {
+    for (const r of stillPending) r.status = "failed";
+    email = {
+      ...baseUpdate(recipients, row, account.id, error),
+      ...finalState(recipients, now, row.sent_at),
+    } as FinishClaim["email"];
+  }
+
+  return {
+    ...a.base,
+    now,
+    email,
+    attempt: {
+      attempt: attemptNo,
+      smtpAccountId: account.id,
+      startedAt: a.startedAt,
+      durationMs: a.durationMs,
+      outcome:
+        delivered > 0
+          ? delivered < result.recipients.length
+            ? "partial"
+            : "sent"
+          : refused > 0 && stillPending.length === 0
+            ? "failed"
+            : "deferred",
+      smtpCode: result.smtpCode,
+      smtpResponse: result.smtpResponse,
+      errorCode: result.errorCode,
+    },
+    account: {
+      id: account.id,
+      ok: !result.accountFault,
+      error: result.accountFault ? error : null,
+      releaseSlotReservedAt: delivered === 0 ? a.base.now : null,
+    },
+    suppress: result.recipients
+      .filter((r) => r.unknownUser)
+      .map((r) => ({ email: r.email, detail: r.smtpResponse ?? "" })),
+  };
+}
+
+function baseUpdate(recipients: RecipientState[], row: EmailRow, accountId: string, error: string | null) {
+  return {
+    recipientsJson: JSON.stringify(recipients),
+    smtpAccountId: accountId,
+    lastError: error,
+    hold: null,
+    waitReason: null,
+    countsAsAttempt: true,
+    sentAt: row.sent_at,
+  };
+}

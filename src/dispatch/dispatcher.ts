@@ -1,0 +1,213 @@
+// The manager that owns the send loop: claims due emails in batches into a bounded set of
+// in-flight sends, delivers each (deliver-email.ts), and writes the outcome fenced by the
+// claim's lease token. One heartbeat extends every lease this process holds. Woken in memory
+// when this process queues something; otherwise it polls (other instances, due retries).
+
+import type { AppDeps } from "../app";
+import { randomChars } from "../ids";
+import type { Logger } from "../logger";
+import { claimDueEmails } from "../queue/claim-due-emails";
+import { finishClaim } from "../queue/finish-claim";
+import { extendLeases, releaseLeases } from "../queue/leases";
+import { AccountHealth } from "./account-health";
+import { type AccountRow, SmtpAccountPool } from "./account-pool";
+import { type DeliveryDeps, deliverEmail } from "./deliver-email";
+
+/** A tenant's accounts are re-read at most this often (or at once when they change here). */
+const ACCOUNT_CACHE_MS = 1_000;
+
+export type DispatcherDeps = Pick<AppDeps, "db" | "batcher" | "config" | "log" | "secrets" | "signals">;
+
+export class Dispatcher {
+  readonly #deps: DispatcherDeps;
+  readonly #log: Logger;
+  readonly #pool: SmtpAccountPool;
+  readonly #health = new AccountHealth();
+  readonly #accounts = new Map<string, { at: number; rows: Promise<AccountRow[]> }>();
+  /** Lease token → emails of that claim still in flight. */
+  readonly #inFlightByToken = new Map<string, number>();
+  #inFlight = 0;
+  #stopping = false;
+  #loop: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+  /** A nudge that came while the loop was busy: the next sleep returns at once. */
+  #nudged = false;
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  readonly #unsubscribe: (() => void)[] = [];
+  /** Emails finished by this process, by final outcome; for tests, benchmarks and metrics. */
+  readonly stats = { claimed: 0, finished: 0, leaseLost: 0 };
+
+  constructor(deps: DispatcherDeps) {
+    this.#deps = deps;
+    this.#log = deps.log.child({ component: "dispatcher" });
+    this.#pool = new SmtpAccountPool(deps.secrets, {
+      timeoutMs: deps.config.smtpTimeoutMs,
+      tlsRejectUnauthorized: deps.config.smtpTlsRejectUnauthorized,
+    });
+  }
+
+  start(): void {
+    if (this.#loop) return;
+    this.#unsubscribe.push(
+      this.#deps.signals.onEmailQueued(() => this.nudge()),
+      this.#deps.signals.onAccountsChanged((tenantId) => {
+        this.#accounts.delete(tenantId);
+        this.nudge();
+      }),
+    );
+    const every = Math.max(Math.floor(this.#deps.config.leaseMs / 3), 50);
+    this.#heartbeat = setInterval(() => void this.#extendLeases(), every);
+    this.#loop = this.#run();
+  }
+
+  /** Look for work now (something was queued or released). */
+  nudge(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    if (wake) wake();
+    else this.#nudged = true;
+  }
+
+  /**
+   * Stops claiming, lets in-flight sends finish for up to `graceMs`, then hands every email
+   * still leased by this process back to the queue.
+   */
+  async stop(graceMs = this.#deps.config.shutdownGraceMs): Promise<void> {
+    this.#stopping = true;
+    this.nudge();
+    await this.#loop;
+    const deadline = Date.now() + graceMs;
+    while (this.#inFlight > 0 && Date.now() < deadline) await sleep(10);
+    clearInterval(this.#heartbeat);
+    const tokens = [...this.#inFlightByToken.keys()];
+    if (tokens.length > 0) {
+      const handedBack = await releaseLeases(this.#deps.batcher, tokens);
+      this.#log.warn("handed unfinished emails back to the queue", { count: handedBack });
+    }
+    for (const off of this.#unsubscribe) off();
+    this.#pool.closeAll();
+    this.#loop = undefined;
+  }
+
+  async #run(): Promise<void> {
+    const { config } = this.#deps;
+    while (!this.#stopping) {
+      const room = config.dispatchConcurrency - this.#inFlight;
+      if (room <= 0) {
+        await this.#sleep(config.pollIntervalMs);
+        continue;
+      }
+      const token = randomChars(20);
+      let rows: Awaited<ReturnType<typeof claimDueEmails>> = [];
+      try {
+        rows = await claimDueEmails(this.#deps.db, this.#deps.batcher, {
+          limit: Math.min(room, config.claimBatchSize),
+          leaseMs: config.leaseMs,
+          token,
+        });
+      } catch (err) {
+        this.#log.error("claiming due emails failed; retrying", { err });
+        await this.#sleep(config.pollIntervalMs);
+        continue;
+      }
+      if (rows.length === 0) {
+        await this.#sleep(config.pollIntervalMs);
+        continue;
+      }
+      this.stats.claimed += rows.length;
+      this.#inFlightByToken.set(token, rows.length);
+      this.#inFlight += rows.length;
+      for (const row of rows) void this.#deliver(row, token);
+    }
+  }
+
+  async #deliver(row: Parameters<typeof deliverEmail>[1], token: string): Promise<void> {
+    try {
+      const outcome = await deliverEmail(this.#deliveryDeps, row, token);
+      const kept = await this.#deps.batcher.write((trx) => finishClaim(trx, outcome));
+      if (kept) {
+        this.stats.finished++;
+        if (outcome.email.status === "queued" && outcome.email.runAt <= Date.now()) this.nudge();
+      } else {
+        this.stats.leaseLost++;
+        this.#log.warn("lease lost before the outcome was written; another worker owns the email now", {
+          email_id: row.id,
+        });
+      }
+      if (outcome.attempt) {
+        this.#log.info("smtp attempt", {
+          email_id: row.id,
+          tenant_id: row.tenant_id,
+          smtp_account_id: outcome.attempt.smtpAccountId,
+          outcome: outcome.attempt.outcome,
+          smtp_code: outcome.attempt.smtpCode,
+          duration_ms: outcome.attempt.durationMs,
+          status: outcome.email.status,
+        });
+      }
+    } catch (err) {
+      // The lease expires and the scheduler puts the email back; nothing is lost.
+      this.#log.error("delivering an email failed unexpectedly", { err, email_id: row.id });
+    } finally {
+      this.#inFlight--;
+      const left = (this.#inFlightByToken.get(token) ?? 1) - 1;
+      if (left <= 0) this.#inFlightByToken.delete(token);
+      else this.#inFlightByToken.set(token, left);
+      if (this.#inFlight < this.#deps.config.dispatchConcurrency) this.nudge();
+    }
+  }
+
+  get #deliveryDeps(): DeliveryDeps {
+    return {
+      kysely: this.#deps.db.kysely,
+      batcher: this.#deps.batcher,
+      config: this.#deps.config,
+      pool: this.#pool,
+      health: this.#health,
+      log: this.#log,
+      accountsOf: (tenantId) => this.#accountsOf(tenantId),
+    };
+  }
+
+  #accountsOf(tenantId: string): Promise<AccountRow[]> {
+    const cached = this.#accounts.get(tenantId);
+    if (cached && Date.now() - cached.at < ACCOUNT_CACHE_MS) return cached.rows;
+    const rows = this.#deps.db.kysely
+      .selectFrom("smtp_accounts")
+      .selectAll()
+      .where("tenant_id", "=", tenantId)
+      .execute();
+    this.#accounts.set(tenantId, { at: Date.now(), rows });
+    rows.catch(() => this.#accounts.delete(tenantId));
+    return rows;
+  }
+
+  async #extendLeases(): Promise<void> {
+    const tokens = [...this.#inFlightByToken.keys()];
+    if (tokens.length === 0) return;
+    try {
+      await extendLeases(this.#deps.batcher, tokens, Date.now() + this.#deps.config.leaseMs);
+    } catch (err) {
+      this.#log.error("extending leases failed", { err });
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    if (this.#nudged) {
+      this.#nudged = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#wake = undefined;
+        resolve();
+      }, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

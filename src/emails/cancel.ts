@@ -1,0 +1,32 @@
+// Cancelling: only while nothing has been handed to SMTP (scheduled or queued).
+import type { Kysely } from "kysely";
+import type { Database } from "../db/schema";
+import { conflict, notFound } from "../errors";
+import type { WriteBatcher } from "../queue/write-batcher";
+import { getEmail } from "./read";
+import type { EmailResource } from "./resource";
+
+export async function cancelEmail(
+  deps: { db: { kysely: Kysely<Database> }; batcher: WriteBatcher },
+  tenantId: string,
+  id: string,
+): Promise<EmailResource> {
+  const now = Date.now();
+  const changed = await deps.batcher.write(async (trx) => {
+    const r = await trx
+      .updateTable("emails")
+      .set({ status: "cancelled", completed_at: now, updated_at: now, hold: null, wait_reason: null })
+      .where("id", "=", id)
+      .where("tenant_id", "=", tenantId)
+      .where("status", "in", ["scheduled", "queued"])
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  });
+  const email = await getEmail(deps.db.kysely, tenantId, id).catch(() => {
+    throw notFound("email");
+  });
+  if (changed === 0 && email.status !== "cancelled") {
+    throw conflict(`The email is ${email.status}; only scheduled or queued emails can be cancelled.`);
+  }
+  return email;
+}

@@ -1,0 +1,63 @@
+// Reading a tenant's emails: one with its attempt timeline, or a filtered page.
+import type { Kysely } from "kysely";
+import type { Database, EmailStatus } from "../db/schema";
+import { notFound, validationFailed } from "../errors";
+import { decodeCursor, type Page, pageSize, toPage } from "../pagination";
+import { type EmailResource, toEmailResource } from "./resource";
+
+export async function getEmail(db: Kysely<Database>, tenantId: string, id: string): Promise<EmailResource> {
+  const row = await db
+    .selectFrom("emails")
+    .selectAll()
+    .where("id", "=", id)
+    .where("tenant_id", "=", tenantId)
+    .executeTakeFirst();
+  if (!row) throw notFound("email");
+  const attempts = await db
+    .selectFrom("email_attempts")
+    .selectAll()
+    .where("email_id", "=", id)
+    .orderBy("attempt")
+    .execute();
+  return toEmailResource(row, attempts);
+}
+
+export interface EmailFilter {
+  status?: EmailStatus;
+  tag?: string;
+  /** RFC 3339: only emails accepted at or after this time. */
+  since?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+export async function listEmails(db: Kysely<Database>, tenantId: string, f: EmailFilter): Promise<Page<EmailResource>> {
+  const limit = pageSize(f.limit);
+  const after = decodeCursor(f.cursor);
+  let q = db.selectFrom("emails").selectAll("emails").where("emails.tenant_id", "=", tenantId);
+  if (f.status) q = q.where("emails.status", "=", f.status);
+  if (f.since) {
+    const since = Date.parse(f.since);
+    if (Number.isNaN(since)) throw validationFailed("since", "must be an RFC 3339 timestamp");
+    q = q.where("emails.created_at", ">=", since);
+  }
+  if (f.tag) {
+    const tag = f.tag;
+    q = q.where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom("email_tags")
+          .select("email_tags.email_id")
+          .whereRef("email_tags.email_id", "=", "emails.id")
+          .where("email_tags.tenant_id", "=", tenantId)
+          .where("email_tags.tag", "=", tag),
+      ),
+    );
+  }
+  if (after) q = q.where("emails.id", "<", after);
+  const rows = await q
+    .orderBy("emails.id", "desc")
+    .limit(limit + 1)
+    .execute();
+  return toPage(rows, limit, (r) => toEmailResource(r));
+}

@@ -1,0 +1,99 @@
+// /v1/emails: accept, read, list, cancel.
+import { Hono } from "hono";
+import { describeRoute } from "hono-openapi";
+import type { AppDeps } from "../../app";
+import { acceptEmail } from "../../emails/accept";
+import { cancelEmail } from "../../emails/cancel";
+import { checkIdempotencyKey } from "../../emails/idempotency";
+import { quotaHeaders } from "../../emails/quota";
+import { getEmail, listEmails } from "../../emails/read";
+import { AcceptedEmailSchema, EmailListQuery, EmailSchema } from "../../emails/schemas";
+import { SendEmailSchema } from "../../emails/send-request";
+import type { AppEnv } from "../env";
+import { jsonResponse, pageOf, problems, TENANT_SECURITY } from "../openapi";
+import { jsonBody, queryParams } from "../validate";
+
+const tags = ["Emails"];
+
+const IDEMPOTENCY_HEADER = {
+  name: "Idempotency-Key",
+  in: "header" as const,
+  required: false,
+  description:
+    "Retry safely: the same key with the same body within 24 h returns the first answer and queues nothing new.",
+  schema: { type: "string" as const, maxLength: 256 },
+};
+
+export function emailsApi(deps: AppDeps) {
+  const r = new Hono<AppEnv>();
+  const acceptDeps = {
+    db: deps.db,
+    batcher: deps.batcher,
+    config: deps.config,
+    onQueued: () => deps.signals.emailQueued(),
+  };
+
+  r.post(
+    "/",
+    describeRoute({
+      tags,
+      summary: "Send an email",
+      description:
+        "Queues the email durably (it is on disk before the 202) and sends it through one of your SMTP accounts. " +
+        "`from` must be an account's from_email or on one of its allowed_from_domains.",
+      security: TENANT_SECURITY,
+      parameters: [IDEMPOTENCY_HEADER],
+      responses: {
+        202: jsonResponse("Accepted and queued (or scheduled)", AcceptedEmailSchema),
+        ...problems(400, 401, 409, 413, 415, 422, 429),
+      },
+    }),
+    jsonBody(SendEmailSchema),
+    async (c) => {
+      const idem = checkIdempotencyKey(c.req.header("Idempotency-Key"));
+      const result = await acceptEmail(acceptDeps, c.get("apiKey"), c.req.valid("json"), idem);
+      if (result.quota) for (const [k, v] of Object.entries(quotaHeaders(result.quota))) c.header(k, v);
+      if (result.replayed) c.header("Idempotent-Replayed", "true");
+      return c.json(result.response.body as object, result.response.status as 202);
+    },
+  );
+
+  r.get(
+    "/",
+    describeRoute({
+      tags,
+      summary: "List emails",
+      description: "Newest first. Filter by status, tag and acceptance time; page with `cursor`.",
+      security: TENANT_SECURITY,
+      responses: { 200: jsonResponse("A page of emails", pageOf(EmailSchema, "EmailPage")), ...problems(401, 422) },
+    }),
+    queryParams(EmailListQuery),
+    async (c) => c.json(await listEmails(deps.db.kysely, c.get("tenantId"), c.req.valid("query"))),
+  );
+
+  r.get(
+    "/:id",
+    describeRoute({
+      tags,
+      summary: "Get an email",
+      description: "Its status, per-recipient results and the timeline of SMTP attempts.",
+      security: TENANT_SECURITY,
+      responses: { 200: jsonResponse("The email", EmailSchema), ...problems(401, 404) },
+    }),
+    async (c) => c.json(await getEmail(deps.db.kysely, c.get("tenantId"), c.req.param("id"))),
+  );
+
+  r.post(
+    "/:id/cancel",
+    describeRoute({
+      tags,
+      summary: "Cancel a scheduled or queued email",
+      description: "409 once it is being sent or finished.",
+      security: TENANT_SECURITY,
+      responses: { 200: jsonResponse("The cancelled email", EmailSchema), ...problems(401, 404, 409) },
+    }),
+    async (c) => c.json(await cancelEmail(deps, c.get("tenantId"), c.req.param("id"))),
+  );
+
+  return r;
+}

@@ -1,0 +1,193 @@
+// A tenant's SMTP accounts: CRUD and a live connection check. Only translates HTTP; the rules
+// (and the schemas that validate and document the bodies) live in src/smtp-accounts.
+import { Hono } from "hono";
+import { describeRoute } from "hono-openapi";
+import * as v from "valibot";
+import type { AppDeps } from "../../app";
+import {
+  CreateSmtpAccountSchema,
+  createSmtpAccount,
+  deleteSmtpAccount,
+  getSmtpAccount,
+  listSmtpAccounts,
+  type SmtpAccountsDeps,
+  testSmtpAccount,
+  UpdateSmtpAccountSchema,
+  updateSmtpAccount,
+} from "../../smtp-accounts";
+import type { AppEnv } from "../env";
+import { jsonResponse, PageQuery, pageOf, problems, TENANT_SECURITY } from "../openapi";
+import { jsonBody, queryParams } from "../validate";
+
+const Timestamp = v.pipe(v.string(), v.isoTimestamp());
+
+const HealthSchema = v.pipe(
+  v.object({
+    success_rate: v.pipe(v.nullable(v.number()), v.description("Share of the last 100 attempts that succeeded, 0–1.")),
+    p50_latency_ms: v.pipe(v.nullable(v.number()), v.description("Median duration of the last 100 attempts.")),
+    last_error: v.nullable(v.string()),
+    last_error_at: v.nullable(Timestamp),
+    consecutive_failures: v.number(),
+    status: v.pipe(
+      v.picklist(["healthy", "degraded", "failing", "unknown"]),
+      v.description(
+        "`failing` after 5 failures in a row; `degraded` after any, or below 90% success; `unknown` before use.",
+      ),
+    ),
+  }),
+  v.title("SmtpAccountHealth"),
+);
+
+export const SmtpAccountSchema = v.pipe(
+  v.object({
+    id: v.pipe(v.string(), v.examples(["smtp_01jd8y2v3k4m5n6p7q8r9s0t1u"])),
+    name: v.string(),
+    host: v.string(),
+    port: v.number(),
+    security: v.picklist(["none", "starttls", "tls"]),
+    username: v.nullable(v.string()),
+    password_set: v.pipe(v.boolean(), v.description("Whether a password is stored. The password is never returned.")),
+    from_email: v.string(),
+    from_name: v.nullable(v.string()),
+    allowed_from_domains: v.array(v.string()),
+    active: v.boolean(),
+    is_default: v.boolean(),
+    daily_limit: v.nullable(v.number()),
+    hourly_limit: v.nullable(v.number()),
+    max_connections: v.number(),
+    weight: v.number(),
+    sent_this_hour: v.pipe(v.number(), v.description("Emails sent in the current UTC hour.")),
+    sent_today: v.pipe(v.number(), v.description("Emails sent in the current UTC day.")),
+    last_sent_at: v.nullable(Timestamp),
+    health: HealthSchema,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  }),
+  v.title("SmtpAccount"),
+);
+
+const SmtpCheckSchema = v.pipe(
+  v.object({
+    ok: v.boolean(),
+    error: v.optional(
+      v.object({
+        code: v.pipe(v.string(), v.description("ECONNECTION, ETIMEDOUT, EAUTH, ETLS, ESOCKET, EPROTOCOL, …")),
+        smtp_code: v.pipe(v.nullable(v.number()), v.description("The server's reply code, when it gave one.")),
+        message: v.pipe(v.string(), v.description("The server's own words, or what failed on the way to it.")),
+      }),
+    ),
+    duration_ms: v.number(),
+  }),
+  v.title("SmtpAccountCheck"),
+);
+
+const tags = ["SMTP accounts"];
+
+export function smtpAccountsApi(deps: AppDeps) {
+  const { db } = deps;
+  const accounts: SmtpAccountsDeps = {
+    db,
+    secrets: deps.secrets,
+    onChange: (tenantId) => deps.signals.accountsChanged(tenantId),
+  };
+  const r = new Hono<AppEnv>();
+
+  r.post(
+    "/",
+    describeRoute({
+      tags,
+      summary: "Create an SMTP account",
+      description: "`password` is stored encrypted and never returned. Mail held for want of an account is released.",
+      security: TENANT_SECURITY,
+      responses: { 201: jsonResponse("Created", SmtpAccountSchema), ...problems(400, 401, 415, 422) },
+    }),
+    jsonBody(CreateSmtpAccountSchema),
+    async (c) => c.json(await createSmtpAccount(accounts, c.get("tenantId"), c.req.valid("json")), 201),
+  );
+
+  r.get(
+    "/",
+    describeRoute({
+      tags,
+      summary: "List SMTP accounts",
+      security: TENANT_SECURITY,
+      responses: {
+        200: jsonResponse("A page of accounts, newest first", pageOf(SmtpAccountSchema, "SmtpAccountPage")),
+        ...problems(401, 422),
+      },
+    }),
+    queryParams(PageQuery),
+    async (c) => c.json(await listSmtpAccounts(db, c.get("tenantId"), c.req.valid("query"))),
+  );
+
+  r.get(
+    "/:id",
+    describeRoute({
+      tags,
+      summary: "Get an SMTP account",
+      security: TENANT_SECURITY,
+      responses: { 200: jsonResponse("The account", SmtpAccountSchema), ...problems(401, 404) },
+    }),
+    async (c) => c.json(await getSmtpAccount(db, c.get("tenantId"), c.req.param("id"))),
+  );
+
+  r.patch(
+    "/:id",
+    describeRoute({
+      tags,
+      summary: "Change an SMTP account",
+      description:
+        "Fields left out keep their value; `null` clears a nullable one. Clearing `username` also removes the " +
+        "password; `username` and `password` otherwise go together.",
+      security: TENANT_SECURITY,
+      responses: { 200: jsonResponse("The changed account", SmtpAccountSchema), ...problems(400, 401, 404, 415, 422) },
+    }),
+    jsonBody(UpdateSmtpAccountSchema),
+    async (c) => c.json(await updateSmtpAccount(accounts, c.get("tenantId"), c.req.param("id"), c.req.valid("json"))),
+  );
+
+  r.delete(
+    "/:id",
+    describeRoute({
+      tags,
+      summary: "Delete an SMTP account",
+      security: TENANT_SECURITY,
+      responses: { 204: { description: "Deleted" }, ...problems(401, 404) },
+    }),
+    async (c) => {
+      await deleteSmtpAccount(accounts, c.get("tenantId"), c.req.param("id"));
+      return c.body(null, 204);
+    },
+  );
+
+  r.post(
+    "/:id/test",
+    describeRoute({
+      tags,
+      summary: "Check an SMTP account",
+      description:
+        "Connects, negotiates TLS and authenticates as a send would (nodemailer `verify`), within " +
+        "POSTHORN_SMTP_TEST_TIMEOUT. A failure is still a 200: `ok` is false and `error.message` carries the " +
+        "server's own words.",
+      security: TENANT_SECURITY,
+      responses: { 200: jsonResponse("The outcome of the check", SmtpCheckSchema), ...problems(401, 404) },
+    }),
+    async (c) => {
+      const tenantId = c.get("tenantId");
+      const result = await testSmtpAccount(db, deps.secrets, tenantId, c.req.param("id"), {
+        timeoutMs: deps.config.smtpTestTimeoutMs,
+        tlsRejectUnauthorized: deps.config.smtpTlsRejectUnauthorized,
+      });
+      c.get("log").info("smtp account checked", {
+        smtp_account_id: c.req.param("id"),
+        ok: result.ok,
+        error_code: result.ok ? undefined : result.error.code,
+        smtp_code: result.ok ? undefined : result.error.smtp_code,
+        duration_ms: result.duration_ms,
+      });
+      return c.json(result);
+    },
+  );
+
+  return r;
+}

@@ -1,0 +1,148 @@
+// The tenant's suppression list: addresses mail is never attempted to.
+import { Hono } from "hono";
+import { describeRoute } from "hono-openapi";
+import * as v from "valibot";
+import type { AppDeps } from "../../app";
+import { addressProblem } from "../../emails/address";
+import {
+  addSuppression,
+  getSuppression,
+  listSuppressions,
+  removeSuppression,
+  SUPPRESSION_DETAIL_MAX,
+  SUPPRESSION_REASONS,
+} from "../../suppressions";
+import type { AppEnv } from "../env";
+import { jsonResponse, PageQuery, pageOf, problems, TENANT_SECURITY } from "../openapi";
+import { jsonBody, queryParams } from "../validate";
+
+const Reason = v.pipe(
+  v.picklist(SUPPRESSION_REASONS, `must be one of ${SUPPRESSION_REASONS.join(", ")}`),
+  v.description(
+    "`unknown_user`: the server said the mailbox does not exist (5.1.x); `hard_bounce`: another " +
+      "permanent refusal; `unsubscribe`: the recipient asked; `manual`: added by you.",
+  ),
+);
+
+export const SuppressionSchema = v.pipe(
+  v.object({
+    email: v.pipe(v.string(), v.description("The address, lower-cased; an IDN domain in its ASCII form.")),
+    reason: Reason,
+    detail: v.nullable(v.pipe(v.string(), v.description("Why, in words: the server's reply, or your note."))),
+    source_email_id: v.nullable(v.pipe(v.string(), v.description("The email whose sending put it here."))),
+    created_at: v.pipe(v.string(), v.isoTimestamp(), v.description("When the address was first suppressed.")),
+  }),
+  v.title("Suppression"),
+);
+
+const AddSuppression = v.object({
+  email: v.pipe(
+    v.string(),
+    v.trim(),
+    v.check((email) => addressProblem(email) === undefined, "must be an email address"),
+    v.description("The address to stop mailing; any case, IDN domains allowed."),
+  ),
+  reason: v.optional(Reason, "manual"),
+  detail: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(SUPPRESSION_DETAIL_MAX)))),
+});
+
+const ListSuppressionsQuery = v.object({
+  limit: PageQuery.entries.limit,
+  // Longer than other cursors: it carries an address.
+  cursor: v.optional(v.pipe(v.string(), v.maxLength(600), v.description("`next_cursor` of the previous page."))),
+  reason: v.optional(Reason),
+  q: v.optional(
+    v.pipe(v.string(), v.maxLength(254), v.description("Only addresses that start with this (case-insensitive).")),
+  ),
+});
+
+const EmailParam = [
+  {
+    name: "email",
+    in: "path" as const,
+    required: true,
+    description: "The address, URL-encoded (`ada%40example.com`); matched case-insensitively.",
+    schema: { type: "string" as const },
+  },
+];
+
+const tags = ["Suppressions"];
+
+export function suppressionsApi(deps: AppDeps) {
+  const db = deps.db.kysely;
+  const r = new Hono<AppEnv>();
+
+  r.get(
+    "/",
+    describeRoute({
+      tags,
+      summary: "List suppressed addresses",
+      description: "Newest first. Filter by `reason`, or by the start of the address with `q`.",
+      security: TENANT_SECURITY,
+      responses: {
+        200: jsonResponse("A page of suppressions", pageOf(SuppressionSchema, "SuppressionPage")),
+        ...problems(401, 422),
+      },
+    }),
+    queryParams(ListSuppressionsQuery),
+    async (c) => c.json(await listSuppressions(db, c.get("tenantId"), c.req.valid("query"))),
+  );
+
+  r.post(
+    "/",
+    describeRoute({
+      tags,
+      summary: "Suppress an address",
+      description:
+        "Mail to a suppressed address is not attempted (the email's recipient shows `suppressed`). " +
+        "Adding an address already on the list is not an error: it answers 200 with the entry, " +
+        "whose reason and detail are replaced by these; a new entry answers 201.",
+      security: TENANT_SECURITY,
+      responses: {
+        200: jsonResponse("Already on the list (updated)", SuppressionSchema),
+        201: jsonResponse("Added", SuppressionSchema),
+        ...problems(401, 422),
+      },
+    }),
+    jsonBody(AddSuppression),
+    async (c) => {
+      const body = c.req.valid("json");
+      const { suppression, created } = await addSuppression(db, c.get("tenantId"), {
+        email: body.email,
+        reason: body.reason,
+        detail: body.detail ?? null,
+      });
+      return c.json(suppression, created ? 201 : 200);
+    },
+  );
+
+  r.get(
+    "/:email",
+    describeRoute({
+      tags,
+      summary: "Get a suppressed address",
+      security: TENANT_SECURITY,
+      parameters: EmailParam,
+      responses: { 200: jsonResponse("The suppression", SuppressionSchema), ...problems(401, 404, 422) },
+    }),
+    async (c) => c.json(await getSuppression(db, c.get("tenantId"), c.req.param("email"))),
+  );
+
+  r.delete(
+    "/:email",
+    describeRoute({
+      tags,
+      summary: "Remove an address from the list",
+      description: "Later mail to it is attempted again.",
+      security: TENANT_SECURITY,
+      parameters: EmailParam,
+      responses: { 204: { description: "Removed" }, ...problems(401, 404, 422) },
+    }),
+    async (c) => {
+      await removeSuppression(db, c.get("tenantId"), c.req.param("email"));
+      return c.body(null, 204);
+    },
+  );
+
+  return r;
+}

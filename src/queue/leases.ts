@@ -1,0 +1,77 @@
+// Leases: extended in one statement for everything this worker holds (the heartbeat), handed
+// back on shutdown, and rescued by the scheduler once they expire (the worker died).
+import type { WriteBatcher } from "./write-batcher";
+
+/** Extends the leases of every email claimed under `tokens`. Returns how many rows it touched. */
+export async function extendLeases(batcher: WriteBatcher, tokens: string[], until: number): Promise<number> {
+  if (tokens.length === 0) return 0;
+  const r = await batcher.write((trx) =>
+    trx
+      .updateTable("emails")
+      .set({ lease_until: until })
+      .where("status", "=", "sending")
+      .where("lease_token", "in", tokens)
+      .executeTakeFirst(),
+  );
+  return Number(r.numUpdatedRows);
+}
+
+/** Puts emails claimed under `tokens` but not finished back in the queue, due now. */
+export async function releaseLeases(batcher: WriteBatcher, tokens: string[], now = Date.now()): Promise<number> {
+  if (tokens.length === 0) return 0;
+  const r = await batcher.write((trx) =>
+    trx
+      .updateTable("emails")
+      .set({ status: "queued", lease_token: null, lease_until: null, run_at: now, updated_at: now })
+      .where("status", "=", "sending")
+      .where("lease_token", "in", tokens)
+      .executeTakeFirst(),
+  );
+  return Number(r.numUpdatedRows);
+}
+
+/**
+ * Emails whose lease ran out (their worker died or hung) go back to the queue. The old token
+ * is cleared, so a worker that wakes up later cannot finish them.
+ */
+export async function rescueExpiredLeases(batcher: WriteBatcher, now = Date.now()): Promise<number> {
+  const r = await batcher.write((trx) =>
+    trx
+      .updateTable("emails")
+      .set({ status: "queued", lease_token: null, lease_until: null, run_at: now, updated_at: now })
+      .where("status", "=", "sending")
+      .where("lease_until", "<", now)
+      .executeTakeFirst(),
+  );
+  return Number(r.numUpdatedRows);
+}
+
+/** Scheduled emails whose time has come join the queue. */
+export async function promoteDueScheduled(batcher: WriteBatcher, now = Date.now()): Promise<number> {
+  const r = await batcher.write((trx) =>
+    trx
+      .updateTable("emails")
+      .set({ status: "queued", updated_at: now })
+      .where("status", "=", "scheduled")
+      .where("run_at", "<=", now)
+      .executeTakeFirst(),
+  );
+  return Number(r.numUpdatedRows);
+}
+
+/**
+ * A tenant's held emails (no account, or accounts at their limits) become due now: called
+ * when an account is created, re-activated or has its limits raised. Backoffs are kept.
+ */
+export async function releaseHeldEmails(batcher: WriteBatcher, tenantId: string, now = Date.now()): Promise<number> {
+  const r = await batcher.write((trx) =>
+    trx
+      .updateTable("emails")
+      .set({ run_at: now, hold: null, wait_reason: null, updated_at: now })
+      .where("tenant_id", "=", tenantId)
+      .where("status", "=", "queued")
+      .where("hold", "in", ["no_account", "hourly_limit", "daily_limit"])
+      .executeTakeFirst(),
+  );
+  return Number(r.numUpdatedRows);
+}

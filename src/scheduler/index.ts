@@ -1,0 +1,23 @@
+// The scheduler's public surface: the framework, the window helpers, and the jobs it owns.
+export {
+  PRUNE_IDEMPOTENCY_KEYS_JOB,
+  pruneExpiredIdempotencyKeys,
+  schedulePruneIdempotencyKeys,
+} from "./jobs/prune-idempotency-keys";
+export {
+  PROMOTE_SCHEDULED_JOB,
+  RESCUE_LEASES_JOB,
+  RESET_COUNTERS_JOB,
+  scheduleQueueJobs,
+} from "./jobs/queue-jobs";
+export {
+  type JobContext,
+  type JobFn,
+  type JobOptions,
+  type JobRun,
+  type JobSchedule,
+  patternForWindow,
+  Scheduler,
+  type SchedulerOptions,
+} from "./scheduler";
+export * from "./windows";

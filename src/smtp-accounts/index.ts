@@ -1,0 +1,35 @@
+// SMTP accounts: a tenant's servers to send through. The module's whole public surface.
+export {
+  createSmtpAccount,
+  deleteSmtpAccount,
+  getSmtpAccount,
+  listSmtpAccounts,
+  type SmtpAccount,
+  type SmtpAccountsDeps,
+  updateSmtpAccount,
+} from "./accounts";
+export {
+  type AttemptSample,
+  accountHealth,
+  DEGRADED_BELOW_SUCCESS_RATE,
+  FAILING_AFTER_CONSECUTIVE_FAILURES,
+  HEALTH_SAMPLE_SIZE,
+  type HealthStatus,
+  type SmtpAccountHealth,
+} from "./health";
+export {
+  type CreateSmtpAccountInput,
+  CreateSmtpAccountSchema,
+  type UpdateSmtpAccountInput,
+  UpdateSmtpAccountSchema,
+} from "./input";
+export {
+  fromAllowed,
+  listSendableAccounts,
+  loadSendableAccount,
+  SealedPasswordError,
+  type SendableAccount,
+  type TransportSettings,
+  transportOptions,
+} from "./sending";
+export { checkSmtpConnection, type SmtpCheckResult, type SmtpCheckSettings, testSmtpAccount } from "./verify";

@@ -1,0 +1,155 @@
+// What the dispatcher (and the /test check) needs of an account: its settings with the password
+// opened, whether it may send as a given address, and the nodemailer options to reach it.
+// Internal only: nothing here is ever put in an HTTP response or a log line.
+import type SMTPTransport from "nodemailer/lib/smtp-transport";
+import type { SecretBox } from "../crypto/secret-box";
+import type { Db } from "../db/database";
+import type { SmtpSecurity } from "../db/schema";
+import { notFound, PosthornError } from "../errors";
+import { dayWindowStart, hourWindowStart } from "../scheduler/windows";
+import { parseDomains } from "./accounts";
+import { dialableHost, parseAddrSpec } from "./address-rules";
+import { countInWindow } from "./health";
+import { type SmtpAccountRow, selectAccount, selectActiveAccounts } from "./store";
+
+export interface SendableAccount {
+  id: string;
+  tenant_id: string;
+  name: string;
+  host: string;
+  port: number;
+  security: SmtpSecurity;
+  username: string | null;
+  /** Opened from password_sealed. Never log it, never return it. */
+  password: string | null;
+  from_email: string;
+  from_name: string | null;
+  /** Lower-case ASCII domains. */
+  allowed_from_domains: string[];
+  active: boolean;
+  is_default: boolean;
+  daily_limit: number | null;
+  hourly_limit: number | null;
+  max_connections: number;
+  weight: number;
+  /** Counters of the current UTC hour/day (0 when the stored window is over). */
+  sent_this_hour: number;
+  sent_today: number;
+  consecutive_failures: number;
+  /** Changes whenever the settings change: a pool built from an older value is stale. */
+  updated_at: number;
+}
+
+/** A stored password that cannot be opened: sealed under a key this process no longer has. */
+export class SealedPasswordError extends PosthornError {
+  constructor(accountId: string, cause: unknown) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super("unavailable", `The password of SMTP account ${accountId} cannot be read: ${why}`);
+  }
+}
+
+function toSendable(row: SmtpAccountRow, secrets: SecretBox, now: number): SendableAccount {
+  let password: string | null = null;
+  if (row.password_sealed !== null) {
+    try {
+      password = secrets.open(row.password_sealed);
+    } catch (err) {
+      throw new SealedPasswordError(row.id, err);
+    }
+  }
+  return {
+    id: row.id,
+    tenant_id: row.tenant_id,
+    name: row.name,
+    host: row.host,
+    port: row.port,
+    security: row.security,
+    username: row.username,
+    password,
+    from_email: row.from_email,
+    from_name: row.from_name,
+    allowed_from_domains: parseDomains(row.allowed_from_domains),
+    active: row.active === 1,
+    is_default: row.is_default === 1,
+    daily_limit: row.daily_limit,
+    hourly_limit: row.hourly_limit,
+    max_connections: row.max_connections,
+    weight: row.weight,
+    sent_this_hour: countInWindow(row.sent_this_hour, row.hour_window, hourWindowStart(now)),
+    sent_today: countInWindow(row.sent_today, row.day_window, dayWindowStart(now)),
+    consecutive_failures: row.consecutive_failures,
+    updated_at: row.updated_at,
+  };
+}
+
+/** One account of the tenant, password opened; 404 when the tenant has no such account. */
+export async function loadSendableAccount(
+  db: Db,
+  secrets: SecretBox,
+  tenantId: string,
+  accountId: string,
+  now = Date.now(),
+): Promise<SendableAccount> {
+  const row = await selectAccount(db.kysely, tenantId, accountId);
+  if (!row) throw notFound("SMTP account");
+  return toSendable(row, secrets, now);
+}
+
+/** The tenant's active accounts, passwords opened (oldest first). */
+export async function listSendableAccounts(
+  db: Db,
+  secrets: SecretBox,
+  tenantId: string,
+  now = Date.now(),
+): Promise<SendableAccount[]> {
+  const rows = await selectActiveAccounts(db.kysely, tenantId);
+  return rows.map((row) => toSendable(row, secrets, now));
+}
+
+/**
+ * Whether the account may send as `fromEmail`: it is the account's from_email (compared
+ * case-insensitively, IDN domains in ASCII form) or any address on one of its
+ * allowed_from_domains. Subdomains are not implied. This is what stops a tenant spoofing others.
+ */
+export function fromAllowed(
+  account: Pick<SendableAccount, "from_email" | "allowed_from_domains">,
+  fromEmail: string,
+): boolean {
+  const from = parseAddrSpec(fromEmail.trim());
+  if (!from) return false;
+  const own = parseAddrSpec(account.from_email);
+  if (own && own.local.toLowerCase() === from.local.toLowerCase() && own.asciiDomain === from.asciiDomain) return true;
+  return account.allowed_from_domains.includes(from.asciiDomain);
+}
+
+export interface TransportSettings {
+  /** Bound on connecting, on the greeting and on each command's reply. */
+  timeoutMs: number;
+  /** False only for test servers with self-signed certificates (POSTHORN_SMTP_TLS_REJECT_UNAUTHORIZED). */
+  tlsRejectUnauthorized: boolean;
+}
+
+/**
+ * nodemailer options for the account. `starttls` requires the upgrade (a server that cannot
+ * upgrade is an error, never a silent clear-text session); `none` never upgrades.
+ */
+export function transportOptions(
+  account: Pick<SendableAccount, "host" | "port" | "security" | "username" | "password">,
+  settings: TransportSettings,
+): SMTPTransport.Options {
+  const host = dialableHost(account.host);
+  return {
+    host,
+    port: account.port,
+    secure: account.security === "tls",
+    requireTLS: account.security === "starttls",
+    ignoreTLS: account.security === "none",
+    auth: account.username !== null ? { user: account.username, pass: account.password ?? "" } : undefined,
+    tls: { rejectUnauthorized: settings.tlsRejectUnauthorized },
+    connectionTimeout: settings.timeoutMs,
+    greetingTimeout: settings.timeoutMs,
+    socketTimeout: settings.timeoutMs,
+    dnsTimeout: settings.timeoutMs,
+    logger: false,
+  };
+}

@@ -1,0 +1,157 @@
+// Sending through a real SMTP server (in-process smtp-server): what arrives, byte for byte,
+// and what each kind of SMTP answer does to the email.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "bun:test";
+import { createTestApp, type TestApp } from "../helpers/app";
+import { TEST_DIALECT } from "../helpers/db";
+import { anEmail, createSmtpAccount, sendEmail, waitForStatus } from "../helpers/sending";
+import { replyFirstTimes, replyFor, startSmtpServer, type TestSmtpServer } from "../helpers/smtp-server";
+
+describe(`sending (${TEST_DIALECT})`, () => {
+  let t: TestApp;
+  let smtp: TestSmtpServer;
+  beforeAll(async () => {
+    t = await createTestApp({}, { dispatch: true });
+    smtp = await startSmtpServer({ auth: { user: "u", pass: "p" } });
+  });
+  afterEach(() => {
+    smtp.setScript({});
+    smtp.clear();
+  });
+  afterAll(async () => {
+    await t.close();
+    await smtp.close();
+  });
+
+  const AUTH = { security: "starttls", username: "u", password: "p" };
+  const tenant = async () => {
+    const { key } = await t.createTenantWithKey();
+    const account = await createSmtpAccount(t, key, smtp, AUTH);
+    return { key, account };
+  };
+
+  it("delivers the exact message: headers, encoded non-ASCII subject and names, no Bcc header", async () => {
+    const { key } = await tenant();
+    const id = await sendEmail(t, key, {
+      from: { email: "sender@example.com", name: "Zoë Sender" },
+      to: [{ email: "ada@example.com", name: "Ada Lövelace" }],
+      cc: ["carol@example.com"],
+      bcc: ["secret@example.com"],
+      reply_to: "replies@example.com",
+      subject: "Grüße aus Köln ✉",
+      text: "Hallo Ada",
+      html: "<p>Hallo <b>Ada</b></p>",
+      headers: { "X-Entity-Ref-ID": "order-7" },
+    });
+    const email = await waitForStatus(t, key, id, ["sent", "failed"]);
+    expect(email.status).toBe("sent");
+    const [msg] = await smtp.waitForMessages(1);
+    expect(msg!.session.secure).toBe(true);
+    expect(msg!.session.user).toBe("u");
+    expect(msg!.envelope.from).toBe("sender@example.com");
+    expect(msg!.envelope.to.sort()).toEqual(["ada@example.com", "carol@example.com", "secret@example.com"]);
+    const raw = msg!.rawText;
+    const headers = raw.slice(0, raw.indexOf("\r\n\r\n"));
+    expect(headers).toContain("Subject: =?UTF-8?");
+    expect(headers).not.toContain("Grüße");
+    expect(headers).toMatch(/^From: =\?UTF-8\?[BQ]\?.+\?= <sender@example\.com>$/m);
+    expect(headers).toMatch(/^To: =\?UTF-8\?[BQ]\?.+\?= <ada@example\.com>$/m);
+    expect(headers).toMatch(/^Cc: carol@example\.com$/m);
+    expect(headers).toMatch(/^Reply-To: replies@example\.com$/m);
+    expect(headers).toMatch(/^X-Entity-Ref-ID: order-7$/m);
+    expect(headers).toMatch(new RegExp(`^Message-ID: <${id}@example\\.com>$`, "m"));
+    expect(headers).not.toMatch(/^bcc:/im);
+    expect(raw).not.toContain("secret@example.com");
+    expect(raw).toContain("multipart/alternative");
+    expect(email.attempts).toHaveLength(1);
+    expect(email.attempts[0]!.smtp_code).toBe(250);
+  });
+
+  it("retries after a 4xx and then delivers", async () => {
+    const { key } = await tenant();
+    smtp.setScript({ rcpt: replyFirstTimes(1, { code: 451, message: "4.7.1 try again later" }) });
+    const id = await sendEmail(t, key);
+    const email = await waitForStatus(t, key, id, ["sent", "failed"]);
+    expect(email.status).toBe("sent");
+    expect(email.attempts.map((a) => a.outcome)).toEqual(["deferred", "sent"]);
+    expect(email.attempts[0]!.smtp_code).toBe(451);
+    expect(email.attempts[0]!.smtp_response).toContain("try again later");
+  });
+
+  it("fails permanently on a 5xx without retrying", async () => {
+    const { key } = await tenant();
+    smtp.setScript({ data: () => ({ code: 554, message: "5.7.1 message refused" }) });
+    const id = await sendEmail(t, key);
+    const email = await waitForStatus(t, key, id, ["failed", "sent"]);
+    expect(email.status).toBe("failed");
+    expect(email.attempts).toHaveLength(1);
+    expect(email.attempts[0]!.smtp_code).toBe(554);
+    expect(email.recipients[0]!.status).toBe("failed");
+  });
+
+  it("records each recipient when the server accepts some and refuses others, and suppresses unknown users", async () => {
+    const { key } = await tenant();
+    smtp.setScript({ rcpt: replyFor(["bob@example.com"], { code: 550, message: "5.1.1 no such user" }) });
+    const id = await sendEmail(t, key, anEmail({ to: ["ada@example.com", "bob@example.com"] }));
+    const email = await waitForStatus(t, key, id, ["sent", "failed"]);
+    expect(email.status).toBe("sent");
+    const byEmail = Object.fromEntries(email.recipients.map((r) => [r.email, r]));
+    expect(byEmail["ada@example.com"]!.status).toBe("sent");
+    expect(byEmail["bob@example.com"]!.status).toBe("failed");
+    expect(byEmail["bob@example.com"]!.smtp_code).toBe(550);
+    expect(email.attempts[0]!.outcome).toBe("partial");
+
+    const sup = await t.request("GET", "/v1/suppressions/bob%40example.com", { key });
+    expect(sup.status).toBe(200);
+    // A later email to bob is not attempted.
+    const later = await sendEmail(t, key, anEmail({ to: ["bob@example.com"] }));
+    const laterView = await waitForStatus(t, key, later, ["suppressed"]);
+    expect(laterView.attempts).toHaveLength(0);
+  });
+
+  it("retries a message whose connection dropped in the middle of DATA", async () => {
+    const { key } = await tenant();
+    let dropped = false;
+    smtp.setScript({
+      data: () => {
+        if (dropped) return null;
+        dropped = true;
+        return "disconnect";
+      },
+    });
+    const id = await sendEmail(t, key);
+    const email = await waitForStatus(t, key, id, ["sent", "failed"]);
+    expect(email.status).toBe("sent");
+    expect(email.attempts[0]!.outcome).toBe("deferred");
+    expect(email.attempts.at(-1)!.outcome).toBe("sent");
+  });
+
+  it("fails over to a second account when the first cannot be reached", async () => {
+    const { key } = await t.createTenantWithKey();
+    const dead = await createSmtpAccount(
+      t,
+      key,
+      { host: "127.0.0.1", port: 1 },
+      { name: "dead", weight: 1000, is_default: true },
+    );
+    const alive = await createSmtpAccount(t, key, smtp, { ...AUTH, name: "alive", weight: 1 });
+    const id = await sendEmail(t, key);
+    const email = await waitForStatus(t, key, id, ["sent", "failed"]);
+    expect(email.status).toBe("sent");
+    expect(email.sent_via).toBe(alive.id);
+    expect(email.attempts[0]!.smtp_account_id).toBe(dead.id);
+  });
+
+  it("never exceeds an hourly limit under concurrent load and says why the rest wait", async () => {
+    const { key } = await t.createTenantWithKey();
+    const account = await createSmtpAccount(t, key, smtp, { ...AUTH, hourly_limit: 3 });
+    const ids = await Promise.all(Array.from({ length: 10 }, () => sendEmail(t, key)));
+    await smtp.waitForMessages(3);
+    await Bun.sleep(300);
+    expect(smtp.messages).toHaveLength(3);
+    const views = await Promise.all(ids.map((id) => waitForStatus(t, key, id, ["sent", "queued"])));
+    const waiting = views.filter((v) => v.status === "queued");
+    expect(waiting).toHaveLength(7);
+    expect(waiting[0]!.wait_reason).toContain(`hourly limit of ${account.id} reached`);
+    expect(Date.parse(waiting[0]!.next_attempt_at!)).toBeGreaterThan(Date.now());
+  });
+});

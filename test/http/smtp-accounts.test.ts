@@ -1,0 +1,242 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "bun:test";
+import { createServer } from "node:net";
+import { createTestApp, type TestApp } from "../helpers/app";
+import { TEST_DIALECT } from "../helpers/db";
+import { type SmtpServerOptions, startSmtpServer, type TestSmtpServer } from "../helpers/smtp-server";
+
+const PASSWORD = "pw-Vq3!never-shown";
+const CHECK_TIMEOUT_MS = 1000;
+
+interface Account {
+  id: string;
+  is_default: boolean;
+  [field: string]: unknown;
+}
+
+interface Check {
+  ok: boolean;
+  duration_ms: number;
+  error?: { code: string; smtp_code: number | null; message: string };
+}
+
+describe(`/v1/smtp-accounts (${TEST_DIALECT})`, () => {
+  let t: TestApp;
+  let key: string;
+  let otherKey: string;
+  let smtp: TestSmtpServer | undefined;
+
+  beforeAll(async () => {
+    t = await createTestApp({
+      POSTHORN_SMTP_TLS_REJECT_UNAUTHORIZED: "false", // the test server's certificate is self-signed
+      POSTHORN_SMTP_TEST_TIMEOUT: `${CHECK_TIMEOUT_MS}ms`,
+    });
+    key = (await t.createTenantWithKey("Acme")).key;
+    otherKey = (await t.createTenantWithKey("Globex")).key;
+  });
+  afterAll(() => t.close());
+  afterEach(async () => {
+    await smtp?.close();
+    smtp = undefined;
+  });
+
+  const body = (overrides: Record<string, unknown> = {}) => ({
+    name: "Relay",
+    host: "smtp.example.com",
+    port: 587,
+    username: "relay",
+    password: PASSWORD,
+    from_email: "news@example.com",
+    ...overrides,
+  });
+
+  async function create(overrides: Record<string, unknown> = {}, apiKey = key): Promise<Account> {
+    const res = await t.request("POST", "/v1/smtp-accounts", { key: apiKey, json: body(overrides) });
+    expect(res.status).toBe(201);
+    return (await res.json()) as Account;
+  }
+
+  async function accountFor(opts: SmtpServerOptions, overrides: Record<string, unknown> = {}) {
+    smtp = await startSmtpServer(opts);
+    return create({ host: smtp.host, port: smtp.port, ...overrides });
+  }
+
+  const check = async (id: string) => {
+    const res = await t.request("POST", `/v1/smtp-accounts/${id}/test`, { key });
+    expect(res.status).toBe(200);
+    return (await res.json()) as Check;
+  };
+
+  it("creates, reads, lists, patches and deletes an account", async () => {
+    const created = await create({ from_name: "Acme News", hourly_limit: 500 });
+    expect(created).toMatchObject({ name: "Relay", security: "starttls", password_set: true, hourly_limit: 500 });
+    expect(created.health).toMatchObject({ status: "unknown", success_rate: null });
+
+    const got = await t.request("GET", `/v1/smtp-accounts/${created.id}`, { key });
+    expect(await got.json()).toEqual(created);
+
+    const list = (await (await t.request("GET", "/v1/smtp-accounts?limit=50", { key })).json()) as { data: Account[] };
+    expect(list.data.map((a) => a.id)).toContain(created.id);
+
+    const patched = await t.request("PATCH", `/v1/smtp-accounts/${created.id}`, {
+      key,
+      json: { active: false, hourly_limit: null },
+    });
+    expect(patched.status).toBe(200);
+    expect(await patched.json()).toMatchObject({ active: false, hourly_limit: null, from_name: "Acme News" });
+
+    expect((await t.request("DELETE", `/v1/smtp-accounts/${created.id}`, { key })).status).toBe(204);
+    expect((await t.request("GET", `/v1/smtp-accounts/${created.id}`, { key })).status).toBe(404);
+  });
+
+  it.each([
+    [{ port: 70000 }, "port"],
+    [{ host: "bad host" }, "host"],
+    [{ from_email: "nope" }, "from_email"],
+    [{ security: "ssl" }, "security"],
+    [{ max_connections: 0 }, "max_connections"],
+    [{ allowed_from_domains: ["ok.com", "not a domain"] }, "allowed_from_domains[1]"],
+    [{ password: undefined }, "password"],
+  ])("answers 422 naming the field for %j", async (override, field) => {
+    const res = await t.request("POST", "/v1/smtp-accounts", { key, json: body(override) });
+    expect(res.status).toBe(422);
+    expect(res.headers.get("Content-Type")).toContain("application/problem+json");
+    expect(((await res.json()) as { field: string }).field).toBe(field);
+  });
+
+  it("answers 422 naming the field on PATCH", async () => {
+    const a = await create();
+    const res = await t.request("PATCH", `/v1/smtp-accounts/${a.id}`, { key, json: { weight: 0 } });
+    expect(res.status).toBe(422);
+    expect(((await res.json()) as { field: string }).field).toBe("weight");
+  });
+
+  it("never shows the password: not in any response, log line or database column", async () => {
+    const a = await create();
+    await t.request("PATCH", `/v1/smtp-accounts/${a.id}`, { key, json: { password: `${PASSWORD}-2` } });
+    const texts = [
+      await (await t.request("GET", `/v1/smtp-accounts/${a.id}`, { key })).text(),
+      await (await t.request("GET", "/v1/smtp-accounts", { key })).text(),
+      await (await t.request("POST", `/v1/smtp-accounts/${a.id}/test`, { key })).text(),
+      JSON.stringify(t.logs),
+      JSON.stringify(await t.deps.db.kysely.selectFrom("smtp_accounts").selectAll().execute()),
+    ];
+    for (const text of texts) expect(text).not.toContain(PASSWORD);
+    expect(texts[0]).not.toContain("password_sealed");
+  });
+
+  it("keeps a single default account per tenant", async () => {
+    const a = await create({ is_default: true });
+    const b = await create({ is_default: true });
+    const get = async (id: string) =>
+      (await (await t.request("GET", `/v1/smtp-accounts/${id}`, { key })).json()) as Account;
+    expect((await get(a.id)).is_default).toBe(false);
+    expect((await get(b.id)).is_default).toBe(true);
+    await t.request("PATCH", `/v1/smtp-accounts/${a.id}`, { key, json: { is_default: true } });
+    expect((await get(a.id)).is_default).toBe(true);
+    expect((await get(b.id)).is_default).toBe(false);
+  });
+
+  it("answers 404 for another tenant's account on every route", async () => {
+    const mine = await create();
+    const path = `/v1/smtp-accounts/${mine.id}`;
+    for (const [method, url, json] of [
+      ["GET", path, undefined],
+      ["PATCH", path, { weight: 3 }],
+      ["DELETE", path, undefined],
+      ["POST", `${path}/test`, undefined],
+    ] as const) {
+      const res = await t.request(method, url, { key: otherKey, json });
+      expect(res.status).toBe(404);
+    }
+    const theirs = (await (await t.request("GET", "/v1/smtp-accounts", { key: otherKey })).json()) as { data: [] };
+    expect(theirs.data).toEqual([]);
+    expect((await t.request("GET", path, { key })).status).toBe(200);
+  });
+
+  it("requires an API key", async () => {
+    expect((await t.request("GET", "/v1/smtp-accounts")).status).toBe(401);
+  });
+
+  describe("POST /{id}/test", () => {
+    it("is ok over STARTTLS with AUTH", async () => {
+      const a = await accountFor({ auth: { user: "relay", pass: PASSWORD }, requireTls: true });
+      const result = await check(a.id);
+      expect(result).toMatchObject({ ok: true });
+      expect(result.duration_ms).toBeGreaterThanOrEqual(0);
+      expect(smtp?.sessions.some((s) => s.secure && s.user === "relay")).toBe(true);
+    });
+
+    it("is ok over implicit TLS", async () => {
+      const a = await accountFor({ secure: true, auth: { user: "relay", pass: PASSWORD } }, { security: "tls" });
+      expect((await check(a.id)).ok).toBe(true);
+    });
+
+    it("reports a wrong password in the server's own words", async () => {
+      const a = await accountFor({ auth: { user: "relay", pass: "the-real-one" } });
+      expect(await check(a.id)).toMatchObject({
+        ok: false,
+        error: { code: "EAUTH", smtp_code: 535, message: "535 5.7.8 Authentication credentials invalid" },
+      });
+    });
+
+    it("fails a starttls account whose server cannot upgrade", async () => {
+      const a = await accountFor({ hideStartTls: true, auth: { user: "relay", pass: PASSWORD } });
+      expect((await check(a.id)).ok).toBe(false);
+    });
+
+    it("answers quickly when nothing listens", async () => {
+      const port = await closedPort();
+      const a = await create({ host: "127.0.0.1", port });
+      const started = Date.now();
+      const result = await check(a.id);
+      expect(result.ok).toBe(false);
+      expect(result.error?.message).toContain("ECONNREFUSED");
+      expect(Date.now() - started).toBeLessThan(CHECK_TIMEOUT_MS);
+    });
+
+    it("gives up on a server that never greets within the bound", async () => {
+      const a = await accountFor({ script: { greeting: "timeout" } });
+      const started = Date.now();
+      const result = await check(a.id);
+      expect(result).toMatchObject({ ok: false, error: { code: "ETIMEDOUT", smtp_code: null } });
+      expect(Date.now() - started).toBeLessThan(CHECK_TIMEOUT_MS + 500);
+    });
+
+    it("reports a 421 greeting with its code", async () => {
+      const a = await accountFor({ script: { greeting: "421" } });
+      expect(await check(a.id)).toMatchObject({ ok: false, error: { smtp_code: 421 } });
+    });
+
+    it("logs the outcome without secrets", async () => {
+      const a = await accountFor({ auth: { user: "relay", pass: "other" } });
+      await check(a.id);
+      const line = t.logs.find((l) => l.msg === "smtp account checked" && l.smtp_account_id === a.id);
+      expect(line).toMatchObject({ ok: false, error_code: "EAUTH", smtp_code: 535 });
+    });
+  });
+
+  it("documents the routes, with the password write-only and never in a response", async () => {
+    const doc = (await (await t.request("GET", "/openapi.json")).json()) as {
+      paths: Record<string, Record<string, { tags?: string[]; security?: unknown[] }>>;
+    };
+    const paths = doc.paths;
+    expect(Object.keys(paths["/v1/smtp-accounts"] ?? {}).sort()).toEqual(["get", "post"]);
+    expect(Object.keys(paths["/v1/smtp-accounts/{id}"] ?? {}).sort()).toEqual(["delete", "get", "patch"]);
+    expect(paths["/v1/smtp-accounts/{id}/test"]?.post?.tags).toEqual(["SMTP accounts"]);
+    const text = JSON.stringify(doc);
+    expect(text).toContain('"writeOnly":true');
+    const responses = JSON.stringify(
+      Object.values(paths["/v1/smtp-accounts/{id}"] ?? {}).map((op) => (op as { responses?: unknown }).responses),
+    );
+    expect(responses).not.toContain('"password"');
+  });
+});
+
+/** A port on 127.0.0.1 that nothing listens on (bound, then released). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}

@@ -1,0 +1,124 @@
+// Leases and fencing: a claim owns an email only through its token.
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { claimDueEmails } from "../../src/queue/claim-due-emails";
+import { type FinishClaim, finishClaim } from "../../src/queue/finish-claim";
+import { extendLeases, promoteDueScheduled, releaseHeldEmails, rescueExpiredLeases } from "../../src/queue/leases";
+import { createTestApp, type TestApp } from "../helpers/app";
+import { TEST_DIALECT } from "../helpers/db";
+import { sendEmail } from "../helpers/sending";
+
+describe(`queue leases (${TEST_DIALECT})`, () => {
+  let t: TestApp;
+  let key: string;
+  let tenantId: string;
+  beforeAll(async () => {
+    t = await createTestApp();
+    ({ key, tenantId } = await t.createTenantWithKey());
+  });
+  afterAll(() => t.close());
+
+  const makeDue = async (id: string) => {
+    await t.temp.db.kysely
+      .updateTable("emails")
+      .set({ run_at: Date.now() - 1, hold: null })
+      .where("id", "=", id)
+      .execute();
+  };
+  const finish = (id: string, token: string): FinishClaim => ({
+    emailId: id,
+    tenantId,
+    token,
+    now: Date.now(),
+    suppress: [],
+    email: {
+      status: "sent",
+      runAt: Date.now(),
+      hold: null,
+      waitReason: null,
+      lastError: null,
+      recipientsJson: "[]",
+      smtpAccountId: null,
+      sentAt: Date.now(),
+      completedAt: Date.now(),
+      countsAsAttempt: true,
+    },
+  });
+
+  it("lets only the current lease holder finish an email once its old lease was rescued", async () => {
+    const id = await sendEmail(t, key);
+    await makeDue(id);
+    const { db } = t.temp;
+    const batcher = t.deps.batcher;
+    const first = await claimDueEmails(db, batcher, { limit: 10, leaseMs: 10, token: "worker-a" });
+    expect(first.map((r) => r.id)).toContain(id);
+
+    await Bun.sleep(20);
+    expect(await rescueExpiredLeases(batcher)).toBeGreaterThanOrEqual(1);
+    const second = await claimDueEmails(db, batcher, { limit: 10, leaseMs: 60_000, token: "worker-b" });
+    expect(second.map((r) => r.id)).toContain(id);
+
+    expect(await batcher.write((trx) => finishClaim(trx, finish(id, "worker-a")))).toBe(false);
+    expect(await batcher.write((trx) => finishClaim(trx, finish(id, "worker-b")))).toBe(true);
+    const row = await db.kysely
+      .selectFrom("emails")
+      .select(["status", "lease_token"])
+      .where("id", "=", id)
+      .executeTakeFirstOrThrow();
+    expect(row).toEqual({ status: "sent", lease_token: null });
+  });
+
+  it("claims by priority first, then age, and never the same email twice", async () => {
+    const { key: k2 } = await t.createTenantWithKey("prio");
+    const low = await sendEmail(t, k2, { to: ["a@example.com"], subject: "low", text: "x", priority: 5 });
+    const high = await sendEmail(t, k2, { to: ["a@example.com"], subject: "high", text: "x", priority: 1 });
+    await makeDue(low);
+    await makeDue(high);
+    const claimed = await Promise.all([
+      claimDueEmails(t.temp.db, t.deps.batcher, { limit: 1, leaseMs: 60_000, token: "c1" }),
+      claimDueEmails(t.temp.db, t.deps.batcher, { limit: 1, leaseMs: 60_000, token: "c2" }),
+    ]);
+    const ids = claimed.flat().map((r) => r.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toContain(high);
+  });
+
+  it("extends every lease of a worker in one heartbeat", async () => {
+    const id = await sendEmail(t, key);
+    await makeDue(id);
+    await claimDueEmails(t.temp.db, t.deps.batcher, { limit: 50, leaseMs: 1000, token: "hb" });
+    const until = Date.now() + 120_000;
+    expect(await extendLeases(t.deps.batcher, ["hb"], until)).toBeGreaterThanOrEqual(1);
+    const row = await t.temp.db.kysely
+      .selectFrom("emails")
+      .select("lease_until")
+      .where("id", "=", id)
+      .executeTakeFirstOrThrow();
+    expect(row.lease_until).toBe(until);
+  });
+
+  it("promotes scheduled emails when due and releases held ones when an account appears", async () => {
+    const { key: k3, tenantId: t3 } = await t.createTenantWithKey("sched");
+    const res = await t.request("POST", "/v1/emails", {
+      key: k3,
+      json: {
+        to: ["a@example.com"],
+        subject: "later",
+        text: "x",
+        scheduled_at: new Date(Date.now() + 50).toISOString(),
+      },
+    });
+    const { id, status } = (await res.json()) as { id: string; status: string };
+    expect(status).toBe("scheduled");
+    expect(await promoteDueScheduled(t.deps.batcher, Date.now())).toBe(0);
+    await Bun.sleep(60);
+    expect(await promoteDueScheduled(t.deps.batcher, Date.now())).toBe(1);
+    const held = await sendEmail(t, k3, { to: ["a@example.com"], subject: "held", text: "x" });
+    expect(await releaseHeldEmails(t.deps.batcher, t3)).toBe(1);
+    const rows = await t.temp.db.kysely
+      .selectFrom("emails")
+      .select(["id", "status", "hold"])
+      .where("id", "in", [id, held])
+      .execute();
+    expect(rows.every((r) => r.status === "queued" && r.hold === null)).toBe(true);
+  });
+});
