@@ -17,7 +17,10 @@ export async function migrateToLatest(db: Db): Promise<MigrationReport> {
     return db.kysely.connection().execute(async (conn) => {
       await sql`select pg_advisory_lock(${MIGRATION_LOCK_ID})`.execute(conn);
       try {
-        return await runMigrator(conn);
+        // Name the schema: Kysely otherwise looks for its bookkeeping tables in any schema and
+        // can find another deployment's (or test run's) on the same database.
+        const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(conn);
+        return await runMigrator(conn, rows[0]?.schema);
       } finally {
         await sql`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`.execute(conn);
       }
@@ -26,8 +29,12 @@ export async function migrateToLatest(db: Db): Promise<MigrationReport> {
   return runMigrator(db.kysely);
 }
 
-async function runMigrator(db: Db["kysely"]): Promise<MigrationReport> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+async function runMigrator(db: Db["kysely"], schema?: string): Promise<MigrationReport> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return { applied: (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName) };

@@ -2,10 +2,15 @@
 // never writes a Bcc header), and on a retry the envelope holds only the recipients still
 // pending, so nobody who already received the email gets it twice.
 import type { SendMailOptions } from "nodemailer";
-import type { Address } from "../emails/address";
+import { type Address, domainOf } from "../emails/address";
 import type { EmailRow } from "../emails/resource";
 
 const toNodemailer = (list: Address[]) => list.map((a) => (a.name ? { name: a.name, address: a.email } : a.email));
+
+/** Message-ID on the domain the email is actually sent from (spam filters look at it). */
+export function messageIdFor(emailId: string, fromEmail: string): string {
+  return `<${emailId}@${domainOf(fromEmail)}>`;
+}
 
 export function composeMessage(
   row: EmailRow,
@@ -25,7 +30,7 @@ export function composeMessage(
     text: row.text_body ?? undefined,
     html: row.html_body ?? undefined,
     headers: { ...(JSON.parse(row.headers_json) as Record<string, string>), "X-Posthorn-Email-Id": row.id },
-    messageId: row.message_id,
+    messageId: messageIdFor(row.id, fromEmail),
     envelope: { from: fromEmail, to: pending },
     // No "X-Mailer: nodemailer" header: it says nothing useful and spam filters score it.
     xMailer: false,

@@ -17,7 +17,7 @@ import type { AccountRow, SmtpAccountPool } from "./account-pool";
 import { mayRetry, retryDelayMs } from "./backoff";
 import { eligibleAccounts, orderAccounts } from "./choose-account";
 import { type ClassifiedAttempt, classifyFailure, classifySuccess } from "./classify";
-import { composeMessage } from "./compose";
+import { composeMessage, messageIdFor } from "./compose";
 
 export interface DeliveryDeps {
   kysely: Kysely<Database>;
@@ -152,7 +152,7 @@ function applyAttempt(
   let email: FinishClaim["email"];
   if (stillPending.length === 0) {
     email = {
-      ...baseUpdate(recipients, row, account.id, error),
+      ...baseUpdate(recipients, row, account, error),
       ...finalState(recipients, now, row.sent_at),
     } as FinishClaim["email"];
   } else if (mayRetry(deps.config.retry, attemptNo, row.created_at, now)) {
@@ -160,7 +160,7 @@ function applyAttempt(
     const failover = result.accountFault && a.eligible.some((x) => x.id !== account.id);
     const runAt = now + (failover ? 0 : retryDelayMs(deps.config.retry, attemptNo));
     email = {
-      ...baseUpdate(recipients, row, account.id, error),
+      ...baseUpdate(recipients, row, account, error),
       status: "queued",
       runAt,
       hold: "backoff",
@@ -171,7 +171,7 @@ function applyAttempt(
   } else {
     for (const r of stillPending) r.status = "failed";
     email = {
-      ...baseUpdate(recipients, row, account.id, error),
+      ...baseUpdate(recipients, row, account, error),
       ...finalState(recipients, now, row.sent_at),
     } as FinishClaim["email"];
   }
@@ -209,10 +209,11 @@ function applyAttempt(
   };
 }
 
-function baseUpdate(recipients: RecipientState[], row: EmailRow, accountId: string, error: string | null) {
+function baseUpdate(recipients: RecipientState[], row: EmailRow, account: AccountRow, error: string | null) {
   return {
+    messageId: messageIdFor(row.id, row.from_email ?? account.from_email),
     recipientsJson: JSON.stringify(recipients),
-    smtpAccountId: accountId,
+    smtpAccountId: account.id,
     lastError: error,
     hold: null,
     waitReason: null,

@@ -8,7 +8,7 @@ import { randomChars } from "../ids";
 import type { Logger } from "../logger";
 import { claimDueEmails } from "../queue/claim-due-emails";
 import { finishClaim } from "../queue/finish-claim";
-import { extendLeases, releaseLeases } from "../queue/leases";
+import { extendLeases, releaseHeldEmails, releaseLeases } from "../queue/leases";
 import { AccountHealth } from "./account-health";
 import { type AccountRow, SmtpAccountPool } from "./account-pool";
 import { type DeliveryDeps, deliverEmail } from "./deliver-email";
@@ -50,10 +50,7 @@ export class Dispatcher {
     if (this.#loop) return;
     this.#unsubscribe.push(
       this.#deps.signals.onEmailQueued(() => this.nudge()),
-      this.#deps.signals.onAccountsChanged((tenantId) => {
-        this.#accounts.delete(tenantId);
-        this.nudge();
-      }),
+      this.#deps.signals.onAccountsChanged((tenantId) => void this.#onAccountsChanged(tenantId)),
     );
     const every = Math.max(Math.floor(this.#deps.config.leaseMs / 3), 50);
     this.#heartbeat = setInterval(() => void this.#extendLeases(), every);
@@ -180,6 +177,18 @@ export class Dispatcher {
     this.#accounts.set(tenantId, { at: Date.now(), rows });
     rows.catch(() => this.#accounts.delete(tenantId));
     return rows;
+  }
+
+  /** A new, re-activated or re-limited account may free held emails: they become due now. */
+  async #onAccountsChanged(tenantId: string): Promise<void> {
+    this.#accounts.delete(tenantId);
+    try {
+      const released = await releaseHeldEmails(this.#deps.batcher, tenantId);
+      if (released > 0) this.#log.info("released held emails", { tenant_id: tenantId, released });
+    } catch (err) {
+      this.#log.error("releasing held emails failed", { err, tenant_id: tenantId });
+    }
+    this.nudge();
   }
 
   async #extendLeases(): Promise<void> {

@@ -156,7 +156,8 @@ export async function acceptEmail(
           run_at: runAt,
           hold,
           wait_reason: waitReason,
-          message_id: `<${id}@${req.from ? domainOf(req.from.email) : "posthorn.invalid"}>`,
+          // Without a `from`, the domain is the sending account's, known only at send time.
+          message_id: `<${id}@${req.from ? domainOf(req.from.email) : "pending"}>`,
           recipients_json: JSON.stringify(recipients),
           scheduled_at: scheduledAt,
           created_at: now,

@@ -14,6 +14,8 @@ export interface EmailUpdate {
   lastError: string | null;
   recipientsJson: string;
   smtpAccountId: string | null;
+  /** The Message-ID the email went out with, when it was decided at send time (no `from` given). */
+  messageId?: string;
   sentAt: number | null;
   completedAt: number | null;
   /** Count this as an attempt (false when the email was only held, never sent). */
@@ -66,6 +68,7 @@ export async function finishClaim(trx: Kysely<Database>, f: FinishClaim): Promis
       last_error: e.lastError,
       recipients_json: e.recipientsJson,
       smtp_account_id: e.smtpAccountId,
+      ...(e.messageId ? { message_id: e.messageId } : {}),
       sent_at: e.sentAt,
       completed_at: e.completedAt,
       lease_token: null,

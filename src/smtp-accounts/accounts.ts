@@ -215,8 +215,8 @@ export async function updateSmtpAccount(
 
 function changesFrom(f: UpdateSmtpAccountFields, current: SmtpAccountRow, secrets: SecretBox): Partial<SmtpAccountRow> {
   const changes: Partial<SmtpAccountRow> = {};
-  const simple = ["name", "host", "port", "security", "from_email", "daily_limit", "hourly_limit"] as const;
-  for (const key of simple) if (f[key] !== undefined) Object.assign(changes, { [key]: f[key] });
+  const copiedAsIs = ["name", "host", "port", "security", "from_email", "daily_limit", "hourly_limit"] as const;
+  for (const key of copiedAsIs) if (f[key] !== undefined) Object.assign(changes, { [key]: f[key] });
   if (f.max_connections !== undefined) changes.max_connections = f.max_connections;
   if (f.weight !== undefined) changes.weight = f.weight;
   if (f.from_name !== undefined) changes.from_name = f.from_name || null;

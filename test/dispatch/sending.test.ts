@@ -3,7 +3,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "bun:test";
 import { createTestApp, type TestApp } from "../helpers/app";
 import { TEST_DIALECT } from "../helpers/db";
-import { anEmail, createSmtpAccount, sendEmail, waitForStatus } from "../helpers/sending";
+import { anEmail, createSmtpAccount, getEmailView, sendEmail, waitForStatus } from "../helpers/sending";
 import { replyFirstTimes, replyFor, startSmtpServer, type TestSmtpServer } from "../helpers/smtp-server";
 
 describe(`sending (${TEST_DIALECT})`, () => {
@@ -153,5 +153,43 @@ describe(`sending (${TEST_DIALECT})`, () => {
     expect(waiting).toHaveLength(7);
     expect(waiting[0]!.wait_reason).toContain(`hourly limit of ${account.id} reached`);
     expect(Date.parse(waiting[0]!.next_attempt_at!)).toBeGreaterThan(Date.now());
+  });
+});
+
+describe(`held emails (${TEST_DIALECT})`, () => {
+  it("holds an email accepted before any account exists and sends it as soon as one is created", async () => {
+    const t = await createTestApp({}, { dispatch: true });
+    const smtp = await startSmtpServer();
+    try {
+      const { key } = await t.createTenantWithKey();
+      const id = await sendEmail(t, key);
+      const held = await waitForStatus(t, key, id, ["queued"]);
+      expect(held.wait_reason).toContain("no active SMTP account");
+      await createSmtpAccount(t, key, smtp);
+      const sent = await waitForStatus(t, key, id, ["sent"]);
+      expect(sent.attempts).toHaveLength(1);
+    } finally {
+      await t.close();
+      await smtp.close();
+    }
+  });
+
+  it("sends a scheduled email when its time comes, not before", async () => {
+    const t = await createTestApp({}, { dispatch: true, scheduler: true });
+    const smtp = await startSmtpServer();
+    try {
+      const { key } = await t.createTenantWithKey();
+      await createSmtpAccount(t, key, smtp);
+      const at = Date.now() + 1500;
+      const id = await sendEmail(t, key, anEmail({ scheduled_at: new Date(at).toISOString() }));
+      expect((await getEmailView(t, key, id)).status).toBe("scheduled");
+      const sent = await waitForStatus(t, key, id, ["sent"], 6000);
+      const sentAt = Date.parse(sent.sent_at as string);
+      expect(sentAt).toBeGreaterThanOrEqual(at);
+      expect(sentAt - at).toBeLessThan(1500);
+    } finally {
+      await t.close();
+      await smtp.close();
+    }
   });
 });

@@ -6,6 +6,7 @@ import { Dispatcher } from "../../src/dispatch/dispatcher";
 import { createLogger } from "../../src/logger";
 import { QueueSignals } from "../../src/queue/signals";
 import { WriteBatcher } from "../../src/queue/write-batcher";
+import { Scheduler, scheduleQueueJobs } from "../../src/scheduler";
 import { createTenant } from "../../src/tenants";
 import { TEST_ADMIN_KEY, type TempDatabase, tempDatabase } from "./db";
 
@@ -45,7 +46,7 @@ export const SENDING_ENV: Record<string, string> = {
  */
 export async function createTestApp(
   env: Record<string, string> = {},
-  opts: { dispatch?: boolean } = {},
+  opts: { dispatch?: boolean; scheduler?: boolean } = {},
 ): Promise<TestApp> {
   const temp = await tempDatabase({ POSTHORN_LOG_LEVEL: "debug", ...(opts.dispatch ? SENDING_ENV : {}), ...env });
   const logs: Record<string, unknown>[] = [];
@@ -62,6 +63,8 @@ export async function createTestApp(
   const app = createApp(deps);
   const dispatcher = opts.dispatch ? new Dispatcher(deps) : undefined;
   dispatcher?.start();
+  const scheduler = opts.scheduler ? scheduleQueueJobs(new Scheduler(temp.db, log), deps) : undefined;
+  scheduler?.start();
 
   const request: TestApp["request"] = (method, path, opts = {}) => {
     const headers: Record<string, string> = { ...opts.headers };
@@ -87,6 +90,7 @@ export async function createTestApp(
     },
     dispatcher,
     close: async () => {
+      await scheduler?.stop();
       await dispatcher?.stop(1000);
       await temp.cleanup();
     },

@@ -26,7 +26,7 @@ describe("fromAllowed", () => {
     ["spoof@evil.com", false],
     ["not an address", false],
     ["news@example.com\r\nBcc: x@y.z", false],
-  ])("%s → %p", (from, allowed) => {
+  ])("%j → %p", (from, allowed) => {
     expect(fromAllowed(account, from)).toBe(allowed);
   });
 });

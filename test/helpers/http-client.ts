@@ -1,0 +1,19 @@
+// Talking to a running server over real HTTP, as a client application would.
+export interface HttpClient {
+  call(method: string, path: string, json?: unknown, headers?: Record<string, string>): Promise<Response>;
+}
+
+export function httpClient(baseUrl: string, key?: string): HttpClient {
+  return {
+    call: (method, path, json, headers = {}) =>
+      fetch(`${baseUrl}${path}`, {
+        method,
+        headers: {
+          ...(key ? { "X-API-Key": key } : {}),
+          ...(json !== undefined ? { "Content-Type": "application/json" } : {}),
+          ...headers,
+        },
+        body: json !== undefined ? JSON.stringify(json) : undefined,
+      }),
+  };
+}
