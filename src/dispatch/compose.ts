@@ -2,8 +2,8 @@
 // never writes a Bcc header), and on a retry the envelope holds only the recipients still
 // pending, so nobody who already received the email gets it twice.
 import type { SendMailOptions } from "nodemailer";
-import { type Address, domainOf } from "../emails/address";
 import type { EmailRow } from "../emails/resource";
+import { type Address, domainOf } from "../mail/address";
 
 const toNodemailer = (list: Address[]) => list.map((a) => (a.name ? { name: a.name, address: a.email } : a.email));
 

@@ -10,10 +10,11 @@ import type { EmailRow } from "../emails/resource";
 import type { Logger } from "../logger";
 import type { FinishClaim } from "../queue/finish-claim";
 import type { WriteBatcher } from "../queue/write-batcher";
+import type { SendableAccount } from "../smtp-accounts";
 import { nextWindowOpening, reserveSendSlot } from "../smtp-accounts/counters";
 import { suppressedAmong } from "../suppressions";
 import type { AccountHealth } from "./account-health";
-import type { AccountRow, SmtpAccountPool } from "./account-pool";
+import type { SmtpAccountPool } from "./account-pool";
 import { mayRetry, retryDelayMs } from "./backoff";
 import { eligibleAccounts, orderAccounts } from "./choose-account";
 import { type ClassifiedAttempt, classifyFailure, classifySuccess } from "./classify";
@@ -26,7 +27,8 @@ export interface DeliveryDeps {
   pool: SmtpAccountPool;
   health: AccountHealth;
   log: Logger;
-  accountsOf(tenantId: string): Promise<AccountRow[]>;
+  /** The tenant's active accounts (cached briefly by the dispatcher). */
+  accountsOf(tenantId: string): Promise<SendableAccount[]>;
 }
 
 const hhmm = (ms: number) => `${new Date(ms).toISOString().slice(11, 16)}Z`;
@@ -75,7 +77,7 @@ export async function deliverEmail(deps: DeliveryDeps, row: EmailRow, token: str
   }
 
   const ordered = orderAccounts(eligible, deps.health, { avoid: row.last_error ? row.smtp_account_id : null });
-  let account: AccountRow | undefined;
+  let account: SendableAccount | undefined;
   for (const candidate of ordered) {
     if (await deps.batcher.write((trx) => reserveSendSlot(trx, candidate.id, now))) {
       account = candidate;
@@ -121,8 +123,8 @@ function applyAttempt(
     row: EmailRow;
     recipients: RecipientState[];
     result: ClassifiedAttempt;
-    account: AccountRow;
-    eligible: AccountRow[];
+    account: SendableAccount;
+    eligible: SendableAccount[];
     startedAt: number;
     durationMs: number;
     base: Omit<FinishClaim, "email">;
@@ -209,7 +211,7 @@ function applyAttempt(
   };
 }
 
-function baseUpdate(recipients: RecipientState[], row: EmailRow, account: AccountRow, error: string | null) {
+function baseUpdate(recipients: RecipientState[], row: EmailRow, account: SendableAccount, error: string | null) {
   return {
     messageId: messageIdFor(row.id, row.from_email ?? account.from_email),
     recipientsJson: JSON.stringify(recipients),

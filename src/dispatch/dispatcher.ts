@@ -9,8 +9,9 @@ import type { Logger } from "../logger";
 import { claimDueEmails } from "../queue/claim-due-emails";
 import { finishClaim } from "../queue/finish-claim";
 import { extendLeases, releaseHeldEmails, releaseLeases } from "../queue/leases";
+import { listSendableAccounts, type SendableAccount } from "../smtp-accounts";
 import { AccountHealth } from "./account-health";
-import { type AccountRow, SmtpAccountPool } from "./account-pool";
+import { SmtpAccountPool } from "./account-pool";
 import { type DeliveryDeps, deliverEmail } from "./deliver-email";
 
 /** A tenant's accounts are re-read at most this often (or at once when they change here). */
@@ -23,7 +24,7 @@ export class Dispatcher {
   readonly #log: Logger;
   readonly #pool: SmtpAccountPool;
   readonly #health = new AccountHealth();
-  readonly #accounts = new Map<string, { at: number; rows: Promise<AccountRow[]> }>();
+  readonly #accounts = new Map<string, { at: number; rows: Promise<SendableAccount[]> }>();
   /** Lease token → emails of that claim still in flight. */
   readonly #inFlightByToken = new Map<string, number>();
   #inFlight = 0;
@@ -40,7 +41,7 @@ export class Dispatcher {
   constructor(deps: DispatcherDeps) {
     this.#deps = deps;
     this.#log = deps.log.child({ component: "dispatcher" });
-    this.#pool = new SmtpAccountPool(deps.secrets, {
+    this.#pool = new SmtpAccountPool({
       timeoutMs: deps.config.smtpTimeoutMs,
       tlsRejectUnauthorized: deps.config.smtpTlsRejectUnauthorized,
     });
@@ -166,14 +167,10 @@ export class Dispatcher {
     };
   }
 
-  #accountsOf(tenantId: string): Promise<AccountRow[]> {
+  #accountsOf(tenantId: string): Promise<SendableAccount[]> {
     const cached = this.#accounts.get(tenantId);
     if (cached && Date.now() - cached.at < ACCOUNT_CACHE_MS) return cached.rows;
-    const rows = this.#deps.db.kysely
-      .selectFrom("smtp_accounts")
-      .selectAll()
-      .where("tenant_id", "=", tenantId)
-      .execute();
+    const rows = listSendableAccounts(this.#deps.db, this.#deps.secrets, tenantId);
     this.#accounts.set(tenantId, { at: Date.now(), rows });
     rows.catch(() => this.#accounts.delete(tenantId));
     return rows;

@@ -7,13 +7,13 @@ import type { Db } from "../db/database";
 import type { EmailHold, EmailStatus } from "../db/schema";
 import { validationFailed } from "../errors";
 import { newId } from "../ids";
+import { type Address, domainOf } from "../mail/address";
 import { isUniqueViolation, type WriteBatcher } from "../queue/write-batcher";
+import { fromAllowed, listSenderIdentities } from "../smtp-accounts";
 import { suppressedAmong } from "../suppressions";
-import { type Address, domainOf } from "./address";
 import { findIdempotentResponse, requestHash, type StoredResponse, storeIdempotentResponse } from "./idempotency";
 import { consumeDailyQuota, type QuotaState } from "./quota";
 import { MAX_SCHEDULE_AHEAD_MS, type SendEmailRequest } from "./send-request";
-import { canSendAs, tenantSenderAccounts } from "./sender-rules";
 
 /** run_at of an email held until an account appears: released explicitly, never by time. */
 export const HELD_FOREVER = 253_402_300_799_000; // 9999-12-31
@@ -61,25 +61,25 @@ export async function acceptEmail(
     if (scheduledAt <= now) scheduledAt = null; // a time already past means "now"
   }
 
-  const accounts = await tenantSenderAccounts(deps.db.kysely, tenantId);
-  let usable = accounts.filter((a) => a.active === 1);
+  const accounts = await listSenderIdentities(deps.db, tenantId);
+  let usable = accounts.filter((a) => a.active);
   if (req.smtp_account_id !== undefined) {
     const pinned = accounts.find((a) => a.id === req.smtp_account_id);
     if (!pinned) throw validationFailed("smtp_account_id", "no such SMTP account");
-    usable = pinned.active === 1 ? [pinned] : [];
-    if (req.from && !canSendAs(pinned, req.from.email)) {
+    usable = pinned.active ? [pinned] : [];
+    if (req.from && !fromAllowed(pinned, req.from.email)) {
       throw validationFailed(
         "from",
         `${req.from.email} may not be sent through ${pinned.id}; use its from_email or an allowed domain`,
       );
     }
-  } else if (req.from && accounts.length > 0 && !accounts.some((a) => canSendAs(a, req.from!.email))) {
+  } else if (req.from && accounts.length > 0 && !accounts.some((a) => fromAllowed(a, req.from!.email))) {
     throw validationFailed(
       "from",
       `none of your SMTP accounts may send as ${req.from.email}; use an account's from_email or add ${domainOf(req.from.email)} to its allowed_from_domains`,
     );
   }
-  const sendable = req.from ? usable.filter((a) => canSendAs(a, req.from!.email)) : usable;
+  const sendable = req.from ? usable.filter((a) => fromAllowed(a, req.from!.email)) : usable;
 
   const suppressed = await suppressedAmong(
     deps.db.kysely,

@@ -1,8 +1,8 @@
 // How an email looks through the API: snake_case, RFC 3339 times, and why it waits.
 import type { Selectable } from "kysely";
 import type { EmailAttemptsTable, EmailsTable } from "../db/schema";
+import type { Address } from "../mail/address";
 import type { RecipientState } from "./accept";
-import type { Address } from "./address";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 

@@ -1,6 +1,6 @@
 // What `POST /v1/emails` accepts. The same schema validates requests and documents them.
 import * as v from "valibot";
-import { type Address, addressProblem, nameProblem, parseAddressString } from "./address";
+import { type Address, addressProblem, nameProblem, parseAddressString } from "../mail/address";
 
 export const MAX_SUBJECT_LENGTH = 998; // RFC 5322 line limit
 export const MAX_CUSTOM_HEADERS = 50;

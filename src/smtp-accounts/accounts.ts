@@ -6,9 +6,10 @@ import type { Db } from "../db/database";
 import type { SmtpSecurity } from "../db/schema";
 import { notFound, validationFailed } from "../errors";
 import { newId } from "../ids";
+import { asciiMailDomain } from "../mail/address";
 import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from "../pagination";
 import { dayWindowStart, hourWindowStart } from "../scheduler/windows";
-import { asciiMailDomain } from "./address-rules";
+import { parseOrThrow } from "../validation";
 import { type AttemptSample, accountHealth, countInWindow, type SmtpAccountHealth } from "./health";
 import {
   type CreateSmtpAccountInput,
@@ -20,7 +21,6 @@ import {
   type UpdateSmtpAccountInput,
   UpdateSmtpAccountSchema,
 } from "./input";
-import { parseOrThrow } from "./parse";
 import {
   clearOtherDefaults,
   deleteAccount,

@@ -53,22 +53,16 @@ export async function releaseSendSlot(trx: Kysely<Database>, accountId: string, 
     .execute();
 }
 
-/** What a limit-blocked account is waiting for: the earliest moment one of its windows reopens. */
+/** What a limit-blocked account waits for: the moment one of its windows reopens. */
 export function nextWindowOpening(
-  account: {
-    hourly_limit: number | null;
-    daily_limit: number | null;
-    hour_window: number;
-    day_window: number;
-    sent_this_hour: number;
-    sent_today: number;
-  },
+  account: { daily_limit: number | null; sent_today: number },
   now: number,
 ): { at: number; hold: "hourly_limit" | "daily_limit" } {
-  const dayFull =
-    account.daily_limit !== null && account.day_window === dayStart(now) && account.sent_today >= account.daily_limit;
-  if (dayFull) return { at: nextDayWindowStart(now), hold: "daily_limit" };
-  return { at: nextHourWindowStart(now), hold: "hourly_limit" };
+  // Counts are of the current windows (read as 0 once a window is over).
+  const dayFull = account.daily_limit !== null && account.sent_today >= account.daily_limit;
+  return dayFull
+    ? { at: nextDayWindowStart(now), hold: "daily_limit" }
+    : { at: nextHourWindowStart(now), hold: "hourly_limit" };
 }
 
 /** Zeroes counters left over from past windows (what a reader would compute anyway). */

@@ -26,9 +26,11 @@ export {
 export {
   fromAllowed,
   listSendableAccounts,
+  listSenderIdentities,
   loadSendableAccount,
   SealedPasswordError,
   type SendableAccount,
+  type SenderIdentity,
   type TransportSettings,
   transportOptions,
 } from "./sending";

@@ -3,7 +3,7 @@
 // same schemas to validate requests and to document them in /openapi.json.
 import * as v from "valibot";
 import type { SmtpSecurity } from "../db/schema";
-import { asciiMailDomain, hasControlChars, isAddrSpec, isSmtpHost, MAX_ADDRESS } from "./address-rules";
+import { asciiMailDomain, hasControlChars, isAddrSpec, isSmtpHost, MAX_ADDRESS } from "../mail/address";
 
 export const SMTP_SECURITIES = ["none", "starttls", "tls"] as const satisfies readonly SmtpSecurity[];
 export const IMPLICIT_TLS_PORT = 465;

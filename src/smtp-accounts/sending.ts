@@ -6,11 +6,11 @@ import type { SecretBox } from "../crypto/secret-box";
 import type { Db } from "../db/database";
 import type { SmtpSecurity } from "../db/schema";
 import { notFound, PosthornError } from "../errors";
+import { dialableHost, parseAddrSpec } from "../mail/address";
 import { dayWindowStart, hourWindowStart } from "../scheduler/windows";
 import { parseDomains } from "./accounts";
-import { dialableHost, parseAddrSpec } from "./address-rules";
 import { countInWindow } from "./health";
-import { type SmtpAccountRow, selectAccount, selectActiveAccounts } from "./store";
+import { type SmtpAccountRow, selectAccount, selectActiveAccounts, selectSenderIdentities } from "./store";
 
 export interface SendableAccount {
   id: string;
@@ -93,6 +93,24 @@ export async function loadSendableAccount(
   const row = await selectAccount(db.kysely, tenantId, accountId);
   if (!row) throw notFound("SMTP account");
   return toSendable(row, secrets, now);
+}
+
+export interface SenderIdentity {
+  id: string;
+  active: boolean;
+  from_email: string;
+  allowed_from_domains: string[];
+}
+
+/** Every account of the tenant with whom it may send as: enough to check a `from` at accept time. */
+export async function listSenderIdentities(db: Db, tenantId: string): Promise<SenderIdentity[]> {
+  const rows = await selectSenderIdentities(db.kysely, tenantId);
+  return rows.map((r) => ({
+    id: r.id,
+    active: r.active === 1,
+    from_email: r.from_email,
+    allowed_from_domains: parseDomains(r.allowed_from_domains),
+  }));
 }
 
 /** The tenant's active accounts, passwords opened (oldest first). */

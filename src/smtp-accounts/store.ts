@@ -38,6 +38,15 @@ export async function selectAccountPage(
   return q.execute();
 }
 
+/** Who each of the tenant's accounts may send as, active or not (cheap: no passwords opened). */
+export async function selectSenderIdentities(db: Executor, tenantId: string) {
+  return db
+    .selectFrom("smtp_accounts")
+    .select(["id", "active", "from_email", "allowed_from_domains"])
+    .where("tenant_id", "=", tenantId)
+    .execute();
+}
+
 export async function selectActiveAccounts(db: Executor, tenantId: string): Promise<SmtpAccountRow[]> {
   return db
     .selectFrom("smtp_accounts")

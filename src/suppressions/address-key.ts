@@ -3,8 +3,8 @@
 // treats them so, and a bounce for Bob@ must stop mail to bob@), and an IDN domain is kept in
 // its ASCII (punycode) form, so `ada@bücher.de` and `ada@xn--bcher-kva.de` are one entry.
 import { domainToASCII } from "node:url";
-import { addressProblem } from "../emails/address";
 import { validationFailed } from "../errors";
+import { addressProblem } from "../mail/address";
 
 /** The address as a suppression key, or undefined when it is not an address at all. */
 export function suppressionKeyOrUndefined(address: string): string | undefined {

@@ -1,5 +1,7 @@
-// What counts as a host, a mail domain and an address here. Domains may be internationalised
-// (IDN): they are checked, compared and connected to in their ASCII (punycode) form.
+// What counts as a host, a mail domain and an address, for every module. Addresses are RFC 5322
+// addr-specs; domains may be internationalised (IDN) and are checked, compared and connected to
+// in their ASCII (punycode) form. Display names may hold any text but never CR/LF, which would
+// let a caller inject headers.
 import { isIP } from "node:net";
 import { domainToASCII, domainToUnicode } from "node:url";
 
@@ -62,3 +64,47 @@ export const isAddrSpec = (address: string) => parseAddrSpec(address) !== undefi
 
 /** CR, LF or another control character: never allowed in anything that becomes a header. */
 export const hasControlChars = (text: string) => /\p{Cc}/u.test(text);
+
+export interface Address {
+  email: string;
+  name?: string;
+}
+
+export const MAX_NAME_LENGTH = 200;
+
+/** Why an addr-spec is unacceptable (a phrase to follow the field name), or undefined when it is fine. */
+export function addressProblem(email: string): string | undefined {
+  if (email.length > MAX_ADDRESS) return `must be at most ${MAX_ADDRESS} characters`;
+  if (hasControlChars(email)) return "must not contain control characters (CR/LF)";
+  const at = email.lastIndexOf("@");
+  if (at < 1 || at === email.length - 1) return "is not an email address (expected local@domain)";
+  const local = email.slice(0, at);
+  if (local.length > MAX_LOCAL_PART) return `has a local part longer than ${MAX_LOCAL_PART} characters`;
+  if (!DOT_ATOM.test(local) && !QUOTED_LOCAL.test(local)) return "has an invalid local part";
+  const domain = email.slice(at + 1);
+  if (domain.startsWith("[")) {
+    return /^\[(\d{1,3}\.){3}\d{1,3}\]$/.test(domain) ? undefined : "has an invalid address literal";
+  }
+  return asciiMailDomain(domain) ? undefined : "has an invalid domain";
+}
+
+/** "Name <a@b.c>" or "a@b.c" → Address (the address itself is checked separately). */
+export function parseAddressString(input: string): Address {
+  const text = input.trim();
+  const m = /^(.*?)\s*<([^<>]+)>$/.exec(text);
+  if (!m) return { email: text };
+  const name = m[1]?.trim().replace(/^"(.*)"$/, "$1");
+  return name ? { email: m[2]!.trim(), name } : { email: m[2]!.trim() };
+}
+
+export function nameProblem(name: string): string | undefined {
+  if (hasControlChars(name)) return "must not contain control characters (CR/LF)";
+  if (name.length > MAX_NAME_LENGTH) return `must be at most ${MAX_NAME_LENGTH} characters`;
+  return undefined;
+}
+
+/** The domain part, lower-cased, in ASCII form. */
+export function domainOf(email: string): string {
+  const domain = email.slice(email.lastIndexOf("@") + 1);
+  return (domainToASCII(domain) || domain).toLowerCase();
+}
