@@ -46,9 +46,11 @@ export function openDatabase(opts: OpenDatabaseOptions): Db {
 function openSqlite(opts: OpenDatabaseOptions): Db {
   mkdirSync(dirname(opts.sqlitePath), { recursive: true });
   const raw = new BunDatabase(opts.sqlitePath, { create: true, strict: true });
+  // busy_timeout first: switching a new file to WAL needs a moment of exclusive access, and
+  // several processes may open it at once (instances starting together, the CLI beside serve).
+  raw.run(`PRAGMA busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   raw.run("PRAGMA journal_mode = WAL");
   raw.run(`PRAGMA synchronous = ${opts.sqliteSynchronous}`);
-  raw.run(`PRAGMA busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   raw.run("PRAGMA foreign_keys = ON");
   const kysely = new Kysely<Database>({ dialect: new BunSqliteDialect(raw) });
   return {

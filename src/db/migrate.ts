@@ -1,5 +1,6 @@
-// Applies the embedded migrations. On Postgres the whole run holds an advisory lock, so two
-// instances starting at once take turns (the second finds nothing left to do).
+// Applies the embedded migrations. The whole run holds a lock (an advisory lock on Postgres, a
+// write transaction on SQLite), so instances starting at once take turns and the later ones
+// find nothing left to do.
 import { sql } from "kysely";
 import { Migrator } from "kysely/migration";
 import { migrations } from "../../migrations";
@@ -26,7 +27,20 @@ export async function migrateToLatest(db: Db): Promise<MigrationReport> {
       }
     });
   }
-  return runMigrator(db.kysely);
+  // SQLite: Kysely runs SQLite migrations outside a transaction and without a lock; one
+  // BEGIN IMMEDIATE around the whole run makes processes migrating one file take turns
+  // (busy_timeout waits), and a failed migration leaves nothing half-applied.
+  return db.kysely.connection().execute(async (conn) => {
+    await sql`begin immediate`.execute(conn);
+    try {
+      const report = await runMigrator(conn);
+      await sql`commit`.execute(conn);
+      return report;
+    } catch (err) {
+      await sql`rollback`.execute(conn);
+      throw err;
+    }
+  });
 }
 
 async function runMigrator(db: Db["kysely"], schema?: string): Promise<MigrationReport> {

@@ -1,6 +1,7 @@
 // Table types. Times are integers (milliseconds since the epoch) and flags are 0/1 integers
 // on both dialects, so one set of queries serves SQLite and Postgres alike.
 import type { ColumnType } from "kysely";
+import type { ObservabilityTables } from "./schema-observability";
 
 /** Set on insert, never updated. */
 type Immutable<T> = ColumnType<T, T, never>;
@@ -55,13 +56,17 @@ export interface SmtpAccountsTable {
   last_error: string | null;
   last_error_at: number | null;
   consecutive_failures: ColumnType<number, number | undefined, number>;
+  /** DKIM signing (all three or none); the key is sealed like the password and never returned. */
+  dkim_domain: ColumnType<string | null, string | null | undefined, string | null>;
+  dkim_selector: ColumnType<string | null, string | null | undefined, string | null>;
+  dkim_private_key_sealed: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: Immutable<number>;
   updated_at: number;
 }
 
 export type EmailStatus = "scheduled" | "queued" | "sending" | "sent" | "failed" | "cancelled" | "suppressed";
 /** Why a queued email is not being attempted now. */
-export type EmailHold = "no_account" | "hourly_limit" | "daily_limit" | "backoff";
+export type EmailHold = "no_account" | "hourly_limit" | "daily_limit" | "backoff" | "paused";
 
 export interface EmailsTable {
   id: Immutable<string>;
@@ -99,6 +104,11 @@ export interface EmailsTable {
   updated_at: number;
   sent_at: number | null;
   completed_at: number | null;
+  /** The template and version the content was rendered from at acceptance. */
+  template_id: ColumnType<string | null, string | null | undefined, never>;
+  template_version: ColumnType<number | null, number | null | undefined, never>;
+  batch_id: ColumnType<string | null, string | null | undefined, never>;
+  attachment_count: ColumnType<number, number | undefined, never>;
 }
 
 export interface EmailTagsTable {
@@ -156,7 +166,66 @@ export interface SchedulerRunsTable {
   runs: ColumnType<number, number | undefined, number>;
 }
 
-export interface Database {
+export interface TemplatesTable {
+  id: Immutable<string>;
+  tenant_id: Immutable<string>;
+  name: string;
+  current_version: number;
+  created_at: Immutable<number>;
+  updated_at: number;
+}
+
+/** Immutable: an update of a template writes a new version. */
+export interface TemplateVersionsTable {
+  template_id: Immutable<string>;
+  version: Immutable<number>;
+  tenant_id: Immutable<string>;
+  subject: Immutable<string>;
+  html: Immutable<string | null>;
+  text: Immutable<string | null>;
+  created_at: Immutable<number>;
+}
+
+export type BatchStatus = "active" | "paused" | "cancelled";
+
+export interface BatchesTable {
+  id: Immutable<string>;
+  tenant_id: Immutable<string>;
+  api_key_id: Immutable<string | null>;
+  status: BatchStatus;
+  email_count: Immutable<number>;
+  created_at: Immutable<number>;
+  updated_at: number;
+}
+
+export interface AttachmentBlobsTable {
+  tenant_id: Immutable<string>;
+  sha256: Immutable<string>;
+  size: Immutable<number>;
+  content: Immutable<Uint8Array>;
+  created_at: Immutable<number>;
+}
+
+export interface AttachmentsTable {
+  id: Immutable<string>;
+  tenant_id: Immutable<string>;
+  sha256: Immutable<string>;
+  filename: Immutable<string>;
+  content_type: Immutable<string>;
+  size: Immutable<number>;
+  created_at: Immutable<number>;
+  expires_at: number;
+}
+
+export interface EmailAttachmentsTable {
+  email_id: Immutable<string>;
+  position: Immutable<number>;
+  tenant_id: Immutable<string>;
+  attachment_id: Immutable<string>;
+  content_id: Immutable<string | null>;
+}
+
+export interface Database extends ObservabilityTables {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
   smtp_accounts: SmtpAccountsTable;
@@ -167,4 +236,10 @@ export interface Database {
   api_key_usage: ApiKeyUsageTable;
   suppressions: SuppressionsTable;
   scheduler_runs: SchedulerRunsTable;
+  templates: TemplatesTable;
+  template_versions: TemplateVersionsTable;
+  batches: BatchesTable;
+  attachment_blobs: AttachmentBlobsTable;
+  attachments: AttachmentsTable;
+  email_attachments: EmailAttachmentsTable;
 }

@@ -10,6 +10,7 @@ import { claimDueEmails } from "../queue/claim-due-emails";
 import { finishClaim } from "../queue/finish-claim";
 import { extendLeases, releaseHeldEmails, releaseLeases } from "../queue/leases";
 import { listSendableAccounts, type SendableAccount } from "../smtp-accounts";
+import { TenantCache } from "../tenant-cache";
 import { AccountHealth } from "./account-health";
 import { SmtpAccountPool } from "./account-pool";
 import { type DeliveryDeps, deliverEmail } from "./deliver-email";
@@ -24,7 +25,7 @@ export class Dispatcher {
   readonly #log: Logger;
   readonly #pool: SmtpAccountPool;
   readonly #health = new AccountHealth();
-  readonly #accounts = new Map<string, { at: number; rows: Promise<SendableAccount[]> }>();
+  readonly #accounts: TenantCache<SendableAccount[]>;
   /** Lease token → emails of that claim still in flight. */
   readonly #inFlightByToken = new Map<string, number>();
   #inFlight = 0;
@@ -41,6 +42,9 @@ export class Dispatcher {
   constructor(deps: DispatcherDeps) {
     this.#deps = deps;
     this.#log = deps.log.child({ component: "dispatcher" });
+    this.#accounts = new TenantCache(ACCOUNT_CACHE_MS, (tenantId) =>
+      listSendableAccounts(deps.db, deps.secrets, tenantId),
+    );
     this.#pool = new SmtpAccountPool({
       timeoutMs: deps.config.smtpTimeoutMs,
       tlsRejectUnauthorized: deps.config.smtpTlsRejectUnauthorized,
@@ -168,17 +172,12 @@ export class Dispatcher {
   }
 
   #accountsOf(tenantId: string): Promise<SendableAccount[]> {
-    const cached = this.#accounts.get(tenantId);
-    if (cached && Date.now() - cached.at < ACCOUNT_CACHE_MS) return cached.rows;
-    const rows = listSendableAccounts(this.#deps.db, this.#deps.secrets, tenantId);
-    this.#accounts.set(tenantId, { at: Date.now(), rows });
-    rows.catch(() => this.#accounts.delete(tenantId));
-    return rows;
+    return this.#accounts.get(tenantId);
   }
 
   /** A new, re-activated or re-limited account may free held emails: they become due now. */
   async #onAccountsChanged(tenantId: string): Promise<void> {
-    this.#accounts.delete(tenantId);
+    this.#accounts.invalidate(tenantId);
     try {
       const released = await releaseHeldEmails(this.#deps.batcher, tenantId);
       if (released > 0) this.#log.info("released held emails", { tenant_id: tenantId, released });

@@ -4,16 +4,19 @@
 import type { AuthenticatedKey } from "../api-keys";
 import type { Config } from "../config";
 import type { Db } from "../db/database";
+import { reusableInsert } from "../db/reusable-query";
 import type { EmailHold, EmailStatus } from "../db/schema";
 import { validationFailed } from "../errors";
 import { newId } from "../ids";
 import { type Address, domainOf } from "../mail/address";
 import { isUniqueViolation, type WriteBatcher } from "../queue/write-batcher";
-import { fromAllowed, listSenderIdentities } from "../smtp-accounts";
-import { suppressedAmong } from "../suppressions";
+import { fromAllowed, type SenderIdentity } from "../smtp-accounts";
 import { findIdempotentResponse, requestHash, type StoredResponse, storeIdempotentResponse } from "./idempotency";
 import { consumeDailyQuota, type QuotaState } from "./quota";
 import { MAX_SCHEDULE_AHEAD_MS, type SendEmailRequest } from "./send-request";
+
+/** The accept path's INSERT, compiled once (src/db/reusable-query.ts). */
+const insertEmail = reusableInsert("emails");
 
 /** run_at of an email held until an account appears: released explicitly, never by time. */
 export const HELD_FOREVER = 253_402_300_799_000; // 9999-12-31
@@ -24,6 +27,10 @@ export interface AcceptDeps {
   config: Config;
   /** Told after a commit that queued something, to wake the dispatcher. */
   onQueued?: () => void;
+  /** The tenant's accounts and whom they may send as (cached: read on every accept). */
+  senders(tenantId: string): Promise<SenderIdentity[]>;
+  /** Which recipients are on the tenant's suppression list (may be seconds stale: sending re-checks). */
+  suppressed(tenantId: string, emails: string[]): Promise<Set<string>>;
 }
 
 export interface AcceptResult {
@@ -61,7 +68,7 @@ export async function acceptEmail(
     if (scheduledAt <= now) scheduledAt = null; // a time already past means "now"
   }
 
-  const accounts = await listSenderIdentities(deps.db, tenantId);
+  const accounts = await deps.senders(tenantId);
   let usable = accounts.filter((a) => a.active);
   if (req.smtp_account_id !== undefined) {
     const pinned = accounts.find((a) => a.id === req.smtp_account_id);
@@ -81,8 +88,7 @@ export async function acceptEmail(
   }
   const sendable = req.from ? usable.filter((a) => fromAllowed(a, req.from!.email)) : usable;
 
-  const suppressed = await suppressedAmong(
-    deps.db.kysely,
+  const suppressed = await deps.suppressed(
     tenantId,
     all.map((a) => a.email),
   );
@@ -132,9 +138,8 @@ export async function acceptEmail(
         key.dailyLimit !== null
           ? await consumeDailyQuota(trx, { id: key.id, dailyLimit: key.dailyLimit }, 1, now)
           : undefined;
-      await trx
-        .insertInto("emails")
-        .values({
+      await trx.executeQuery(
+        insertEmail(deps.db.kysely)({
           id,
           tenant_id: tenantId,
           api_key_id: key.id,
@@ -163,8 +168,8 @@ export async function acceptEmail(
           created_at: now,
           updated_at: now,
           completed_at: status === "suppressed" ? now : null,
-        })
-        .execute();
+        }),
+      );
       if (tags.length > 0) {
         await trx
           .insertInto("email_tags")

@@ -2,6 +2,7 @@
 // address when a server says it does not exist (5.1.x) or bounces it for good; the tenant adds
 // and removes addresses through the API. The queue asks `suppressedAmong` before sending.
 import { type Kysely, type Selectable, sql } from "kysely";
+import { perDatabase, reusableForList } from "../db/reusable-query";
 import type { Database, SuppressionReason, SuppressionsTable } from "../db/schema";
 import { notFound } from "../errors";
 import { type Page, type PageRequest, pageSize } from "../pagination";
@@ -15,7 +16,15 @@ export type { SuppressionReason };
 
 export const SUPPRESSION_DETAIL_MAX = 1000;
 /** Addresses per `IN (…)` list: far below SQLite's 32766 bound parameters, and one query for any one email. */
-const LOOKUP_CHUNK = 1000;
+/** Addresses per lookup query: bounds the number of compiled shapes (one per list length). */
+const LOOKUP_CHUNK = 100;
+
+/** Runs for every accepted and every sent email, so it is compiled once (src/db/reusable-query.ts). */
+const lookupSuppressed = perDatabase((db: Kysely<Database>) =>
+  reusableForList(["tenantId"], (p, items: string[]) =>
+    db.selectFrom("suppressions").select("email").where("tenant_id", "=", p.tenantId).where("email", "in", items),
+  ),
+);
 /** An insert that loses a race with a concurrent delete is retried this many times. */
 const UPSERT_ATTEMPTS = 3;
 
@@ -170,12 +179,7 @@ export async function suppressedAmong(db: Kysely<Database>, tenantId: string, em
   const found = new Set<string>();
   const keys = [...byKey.keys()];
   for (let i = 0; i < keys.length; i += LOOKUP_CHUNK) {
-    const rows = await db
-      .selectFrom("suppressions")
-      .select("email")
-      .where("tenant_id", "=", tenantId)
-      .where("email", "in", keys.slice(i, i + LOOKUP_CHUNK))
-      .execute();
+    const { rows } = await db.executeQuery(lookupSuppressed(db)({ tenantId }, keys.slice(i, i + LOOKUP_CHUNK)));
     for (const row of rows) for (const given of byKey.get(row.email) ?? []) found.add(given);
   }
   return found;
@@ -185,3 +189,5 @@ export async function suppressedAmong(db: Kysely<Database>, tenantId: string, em
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
+
+export { SuppressionSnapshots } from "./snapshots";

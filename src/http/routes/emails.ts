@@ -2,18 +2,23 @@
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import type { AppDeps } from "../../app";
-import { acceptEmail } from "../../emails/accept";
+import { type AcceptDeps, acceptEmail } from "../../emails/accept";
 import { cancelEmail } from "../../emails/cancel";
 import { checkIdempotencyKey } from "../../emails/idempotency";
 import { quotaHeaders } from "../../emails/quota";
 import { getEmail, listEmails } from "../../emails/read";
 import { AcceptedEmailSchema, EmailListQuery, EmailSchema } from "../../emails/schemas";
 import { SendEmailSchema } from "../../emails/send-request";
+import { listSenderIdentities } from "../../smtp-accounts";
+import { SuppressionSnapshots } from "../../suppressions";
+import { TenantCache } from "../../tenant-cache";
 import type { AppEnv } from "../env";
 import { jsonResponse, pageOf, problems, TENANT_SECURITY } from "../openapi";
 import { jsonBody, queryParams } from "../validate";
 
 const tags = ["Emails"];
+/** Another instance's account change is seen by this one's accept path within this time. */
+const SENDER_CACHE_MS = 1_000;
 
 const IDEMPOTENCY_HEADER = {
   name: "Idempotency-Key",
@@ -26,11 +31,16 @@ const IDEMPOTENCY_HEADER = {
 
 export function emailsApi(deps: AppDeps) {
   const r = new Hono<AppEnv>();
-  const acceptDeps = {
+  const senders = new TenantCache(SENDER_CACHE_MS, (tenantId) => listSenderIdentities(deps.db, tenantId));
+  deps.signals.onAccountsChanged((tenantId) => senders.invalidate(tenantId));
+  const suppressions = new SuppressionSnapshots(deps.db.kysely);
+  const acceptDeps: AcceptDeps = {
     db: deps.db,
     batcher: deps.batcher,
     config: deps.config,
     onQueued: () => deps.signals.emailQueued(),
+    senders: (tenantId) => senders.get(tenantId),
+    suppressed: (tenantId, emails) => suppressions.suppressedAmong(tenantId, emails),
   };
 
   r.post(
