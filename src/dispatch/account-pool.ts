@@ -17,6 +17,7 @@ export class SmtpAccountPool {
       pool: true,
       maxConnections: account.max_connections,
       maxMessages: Number.POSITIVE_INFINITY,
+      ...(account.dkim ? { dkim: account.dkim } : {}),
     });
     this.#pools.set(account.id, { version: account.updated_at, transport });
     return transport;

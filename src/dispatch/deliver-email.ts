@@ -12,7 +12,6 @@ import type { FinishClaim } from "../queue/finish-claim";
 import type { WriteBatcher } from "../queue/write-batcher";
 import type { SendableAccount } from "../smtp-accounts";
 import { nextWindowOpening, reserveSendSlot } from "../smtp-accounts/counters";
-import { suppressedAmong } from "../suppressions";
 import type { AccountHealth } from "./account-health";
 import type { SmtpAccountPool } from "./account-pool";
 import { mayRetry, retryDelayMs } from "./backoff";
@@ -33,7 +32,16 @@ export interface DeliveryDeps {
 
 const hhmm = (ms: number) => `${new Date(ms).toISOString().slice(11, 16)}Z`;
 
-export async function deliverEmail(deps: DeliveryDeps, row: EmailRow, token: string): Promise<FinishClaim> {
+/**
+ * `suppressed`: the addresses among this email's recipients found on the suppression list when
+ * its claim batch was read (one query per tenant per batch, not one per email).
+ */
+export async function deliverEmail(
+  deps: DeliveryDeps,
+  row: EmailRow,
+  token: string,
+  suppressed: ReadonlySet<string>,
+): Promise<FinishClaim> {
   const now = Date.now();
   const recipients = JSON.parse(row.recipients_json) as RecipientState[];
   const base = { emailId: row.id, tenantId: row.tenant_id, token, now, suppress: [] as FinishClaim["suppress"] };
@@ -55,13 +63,7 @@ export async function deliverEmail(deps: DeliveryDeps, row: EmailRow, token: str
   });
 
   // An address may have joined the suppression list since the email was accepted.
-  const waiting = recipients.filter((r) => r.status === "pending");
-  const suppressed = await suppressedAmong(
-    deps.kysely,
-    row.tenant_id,
-    waiting.map((r) => r.email),
-  );
-  for (const r of waiting) if (suppressed.has(r.email)) r.status = "suppressed";
+  for (const r of recipients) if (r.status === "pending" && suppressed.has(r.email)) r.status = "suppressed";
   const pending = recipients.filter((r) => r.status === "pending").map((r) => r.email);
   if (pending.length === 0) return finishWith(finalState(recipients, now, row.sent_at));
 
@@ -77,10 +79,15 @@ export async function deliverEmail(deps: DeliveryDeps, row: EmailRow, token: str
   }
 
   const ordered = orderAccounts(eligible, deps.health, { avoid: row.last_error ? row.smtp_account_id : null });
+  // An account with limits must take a slot first (atomic, so limits hold across instances);
+  // one without limits just counts the send when its outcome is written.
   let account: SendableAccount | undefined;
+  let reserved = false;
   for (const candidate of ordered) {
-    if (await deps.batcher.write((trx) => reserveSendSlot(trx, candidate.id, now))) {
+    const limited = candidate.hourly_limit !== null || candidate.daily_limit !== null;
+    if (!limited || (await deps.batcher.write((trx) => reserveSendSlot(trx, candidate.id, now)))) {
       account = candidate;
+      reserved = limited;
       break;
     }
   }
@@ -103,7 +110,17 @@ export async function deliverEmail(deps: DeliveryDeps, row: EmailRow, token: str
     result = classifyFailure(pending, err as Parameters<typeof classifyFailure>[1]);
   }
   const durationMs = Date.now() - started;
-  return applyAttempt(deps, { row, recipients, result, account, eligible, startedAt: started, durationMs, base });
+  return applyAttempt(deps, {
+    row,
+    recipients,
+    result,
+    account,
+    reserved,
+    eligible,
+    startedAt: started,
+    durationMs,
+    base,
+  });
 }
 
 function finalState(recipients: RecipientState[], now: number, sentAt: number | null): Partial<FinishClaim["email"]> {
@@ -124,6 +141,8 @@ function applyAttempt(
     recipients: RecipientState[];
     result: ClassifiedAttempt;
     account: SendableAccount;
+    /** A slot was reserved on the account for this send. */
+    reserved: boolean;
     eligible: SendableAccount[];
     startedAt: number;
     durationMs: number;
@@ -203,7 +222,8 @@ function applyAttempt(
       id: account.id,
       ok: !result.accountFault,
       error: result.accountFault ? error : null,
-      releaseSlotReservedAt: delivered === 0 ? a.base.now : null,
+      releaseSlotReservedAt: a.reserved && delivered === 0 ? a.base.now : null,
+      countSent: !a.reserved && delivered > 0,
     },
     suppress: result.recipients
       .filter((r) => r.unknownUser)

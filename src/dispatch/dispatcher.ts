@@ -4,12 +4,15 @@
 // when this process queues something; otherwise it polls (other instances, due retries).
 
 import type { AppDeps } from "../app";
+import type { RecipientState } from "../emails/accept";
+import type { EmailRow } from "../emails/resource";
 import { randomChars } from "../ids";
 import type { Logger } from "../logger";
 import { claimDueEmails } from "../queue/claim-due-emails";
 import { finishClaim } from "../queue/finish-claim";
 import { extendLeases, releaseHeldEmails, releaseLeases } from "../queue/leases";
 import { listSendableAccounts, type SendableAccount } from "../smtp-accounts";
+import { suppressedAmong } from "../suppressions";
 import { TenantCache } from "../tenant-cache";
 import { AccountHealth } from "./account-health";
 import { SmtpAccountPool } from "./account-pool";
@@ -119,14 +122,46 @@ export class Dispatcher {
       this.stats.claimed += rows.length;
       this.#inFlightByToken.set(token, rows.length);
       this.#inFlight += rows.length;
-      for (const row of rows) void this.#deliver(row, token);
+      const suppressed = await this.#suppressedIn(rows);
+      for (const row of rows) {
+        const known = suppressed.get(row.tenant_id);
+        if (known) void this.#deliver(row, token, known);
+        else this.#letGo(token); // the lease runs out and the email is rescued
+      }
     }
   }
 
-  async #deliver(row: Parameters<typeof deliverEmail>[1], token: string): Promise<void> {
+  /** Suppressed addresses among a claim batch's pending recipients: one query per tenant. */
+  async #suppressedIn(rows: EmailRow[]): Promise<Map<string, Set<string>>> {
+    const byTenant = new Map<string, string[]>();
+    for (const row of rows) {
+      const list = byTenant.get(row.tenant_id) ?? [];
+      for (const r of JSON.parse(row.recipients_json) as RecipientState[])
+        if (r.status === "pending") list.push(r.email);
+      byTenant.set(row.tenant_id, list);
+    }
+    const out = new Map<string, Set<string>>();
+    for (const [tenantId, emails] of byTenant) {
+      try {
+        out.set(tenantId, await suppressedAmong(this.#deps.db.kysely, tenantId, emails));
+      } catch (err) {
+        // Sending to a suppressed address is worse than waiting: these emails are not sent now;
+        // their lease runs out and the scheduler puts them back.
+        this.#log.error("reading suppressions failed; the claimed emails wait for their lease to expire", {
+          err,
+          tenant_id: tenantId,
+        });
+      }
+    }
+    return out;
+  }
+
+  async #deliver(row: EmailRow, token: string, suppressed: ReadonlySet<string>): Promise<void> {
     try {
-      const outcome = await deliverEmail(this.#deliveryDeps, row, token);
-      const kept = await this.#deps.batcher.write((trx) => finishClaim(trx, outcome));
+      const outcome = await deliverEmail(this.#deliveryDeps, row, token, suppressed);
+      const kept = await this.#deps.batcher.write((trx) => finishClaim(this.#deps.db.kysely, trx, outcome), {
+        background: true,
+      });
       if (kept) {
         this.stats.finished++;
         if (outcome.email.status === "queued" && outcome.email.runAt <= Date.now()) this.nudge();
@@ -151,12 +186,17 @@ export class Dispatcher {
       // The lease expires and the scheduler puts the email back; nothing is lost.
       this.#log.error("delivering an email failed unexpectedly", { err, email_id: row.id });
     } finally {
-      this.#inFlight--;
-      const left = (this.#inFlightByToken.get(token) ?? 1) - 1;
-      if (left <= 0) this.#inFlightByToken.delete(token);
-      else this.#inFlightByToken.set(token, left);
-      if (this.#inFlight < this.#deps.config.dispatchConcurrency) this.nudge();
+      this.#letGo(token);
     }
+  }
+
+  /** One email of the claim under `token` is no longer this process's concern. */
+  #letGo(token: string): void {
+    this.#inFlight--;
+    const left = (this.#inFlightByToken.get(token) ?? 1) - 1;
+    if (left <= 0) this.#inFlightByToken.delete(token);
+    else this.#inFlightByToken.set(token, left);
+    if (this.#inFlight < this.#deps.config.dispatchConcurrency) this.nudge();
   }
 
   get #deliveryDeps(): DeliveryDeps {

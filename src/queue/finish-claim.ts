@@ -2,7 +2,9 @@
 // lease expired and was taken over cannot overwrite what the new owner does — its write
 // simply matches no row, and it is told so.
 import { type Kysely, sql } from "kysely";
+import { perDatabase, reusableInsert, reusableQuery } from "../db/reusable-query";
 import type { AttemptOutcome, Database, EmailHold, EmailStatus } from "../db/schema";
+import { dayWindowStart, hourWindowStart } from "../scheduler/windows";
 import { releaseSendSlot } from "../smtp-accounts/counters";
 import { suppressionKeyOrUndefined } from "../suppressions/address-key";
 
@@ -39,6 +41,8 @@ export interface AccountResult {
   error: string | null;
   /** The slot reserved for this send is given back: nothing was delivered. */
   releaseSlotReservedAt: number | null;
+  /** Count the send on the account's counters now (accounts without limits reserve no slot). */
+  countSent: boolean;
 }
 
 export interface FinishClaim {
@@ -55,38 +59,99 @@ export interface FinishClaim {
 
 const SMTP_TEXT_MAX = 1000;
 
+/** Runs once or more per email sent, so its statements are compiled once (src/db/reusable-query.ts). */
+const statements = perDatabase((db: Kysely<Database>) => ({
+  updateEmail: reusableQuery(
+    [
+      "status",
+      "runAt",
+      "hold",
+      "waitReason",
+      "lastError",
+      "recipientsJson",
+      "smtpAccountId",
+      "messageId",
+      "sentAt",
+      "completedAt",
+      "now",
+      "attemptIncrement",
+      "id",
+      "token",
+    ],
+    (p) =>
+      db
+        .updateTable("emails")
+        .set({
+          status: p.status,
+          run_at: p.runAt,
+          hold: p.hold,
+          wait_reason: p.waitReason,
+          last_error: p.lastError,
+          recipients_json: p.recipientsJson,
+          smtp_account_id: p.smtpAccountId,
+          message_id: sql`coalesce(${p.messageId}, message_id)`,
+          sent_at: p.sentAt,
+          completed_at: p.completedAt,
+          lease_token: null,
+          lease_until: null,
+          updated_at: p.now,
+          attempts: sql`attempts + ${p.attemptIncrement}`,
+        })
+        .where("id", "=", p.id)
+        .where("lease_token", "=", p.token)
+        .where("status", "=", "sending"),
+  ),
+  insertAttempt: reusableInsert("email_attempts")(db),
+  /** A send that worked: the account is healthy, and counts it unless its slot was reserved before. */
+  accountSucceeded: reusableQuery(["now", "hour", "day", "count", "id"], (p) =>
+    db
+      .updateTable("smtp_accounts")
+      .set({
+        last_sent_at: p.now,
+        consecutive_failures: 0,
+        sent_this_hour: sql`case when hour_window = ${p.hour} then sent_this_hour + ${p.count} else ${p.count} end`,
+        hour_window: p.hour,
+        sent_today: sql`case when day_window = ${p.day} then sent_today + ${p.count} else ${p.count} end`,
+        day_window: p.day,
+      })
+      .where("id", "=", p.id),
+  ),
+  accountFailed: reusableQuery(["error", "now", "id"], (p) =>
+    db
+      .updateTable("smtp_accounts")
+      .set({ last_error: p.error, last_error_at: p.now, consecutive_failures: sql`consecutive_failures + 1` })
+      .where("id", "=", p.id),
+  ),
+}));
+
 /** Applies the outcome of a claim. False when the lease was lost (nothing was written). */
-export async function finishClaim(trx: Kysely<Database>, f: FinishClaim): Promise<boolean> {
+export async function finishClaim(db: Kysely<Database>, trx: Kysely<Database>, f: FinishClaim): Promise<boolean> {
+  const q = statements(db);
   const e = f.email;
-  const r = await trx
-    .updateTable("emails")
-    .set({
+  const r = await trx.executeQuery(
+    q.updateEmail({
       status: e.status,
-      run_at: e.runAt,
+      runAt: e.runAt,
       hold: e.hold,
-      wait_reason: e.waitReason,
-      last_error: e.lastError,
-      recipients_json: e.recipientsJson,
-      smtp_account_id: e.smtpAccountId,
-      ...(e.messageId ? { message_id: e.messageId } : {}),
-      sent_at: e.sentAt,
-      completed_at: e.completedAt,
-      lease_token: null,
-      lease_until: null,
-      updated_at: f.now,
-      ...(e.countsAsAttempt ? { attempts: sql`attempts + 1` } : {}),
-    })
-    .where("id", "=", f.emailId)
-    .where("lease_token", "=", f.token)
-    .where("status", "=", "sending")
-    .executeTakeFirst();
-  if (Number(r.numUpdatedRows) !== 1) return false;
+      waitReason: e.waitReason,
+      lastError: e.lastError,
+      recipientsJson: e.recipientsJson,
+      smtpAccountId: e.smtpAccountId,
+      messageId: e.messageId ?? null,
+      sentAt: e.sentAt,
+      completedAt: e.completedAt,
+      now: f.now,
+      attemptIncrement: e.countsAsAttempt ? 1 : 0,
+      id: f.emailId,
+      token: f.token,
+    }),
+  );
+  if (Number(r.numAffectedRows ?? 0) !== 1) return false;
 
   if (f.attempt) {
     const a = f.attempt;
-    await trx
-      .insertInto("email_attempts")
-      .values({
+    await trx.executeQuery(
+      q.insertAttempt({
         email_id: f.emailId,
         attempt: a.attempt,
         tenant_id: f.tenantId,
@@ -97,25 +162,27 @@ export async function finishClaim(trx: Kysely<Database>, f: FinishClaim): Promis
         smtp_code: a.smtpCode,
         smtp_response: a.smtpResponse?.slice(0, SMTP_TEXT_MAX) ?? null,
         error_code: a.errorCode,
-      })
-      .execute();
+      }),
+    );
   }
 
   if (f.account) {
     const acc = f.account;
-    await trx
-      .updateTable("smtp_accounts")
-      .set(
-        acc.ok
-          ? { last_sent_at: f.now, consecutive_failures: 0 }
-          : {
-              last_error: acc.error?.slice(0, SMTP_TEXT_MAX) ?? null,
-              last_error_at: f.now,
-              consecutive_failures: sql`consecutive_failures + 1`,
-            },
-      )
-      .where("id", "=", acc.id)
-      .execute();
+    if (acc.ok) {
+      await trx.executeQuery(
+        q.accountSucceeded({
+          now: f.now,
+          hour: hourWindowStart(f.now),
+          day: dayWindowStart(f.now),
+          count: acc.countSent ? 1 : 0,
+          id: acc.id,
+        }),
+      );
+    } else {
+      await trx.executeQuery(
+        q.accountFailed({ error: acc.error?.slice(0, SMTP_TEXT_MAX) ?? null, now: f.now, id: acc.id }),
+      );
+    }
     if (acc.releaseSlotReservedAt !== null) await releaseSendSlot(trx, acc.id, acc.releaseSlotReservedAt);
   }
 

@@ -57,8 +57,8 @@ describe(`queue leases (${TEST_DIALECT})`, () => {
     const second = await claimDueEmails(db, batcher, { limit: 10, leaseMs: 60_000, token: "worker-b" });
     expect(second.map((r) => r.id)).toContain(id);
 
-    expect(await batcher.write((trx) => finishClaim(trx, finish(id, "worker-a")))).toBe(false);
-    expect(await batcher.write((trx) => finishClaim(trx, finish(id, "worker-b")))).toBe(true);
+    expect(await batcher.write((trx) => finishClaim(t.temp.db.kysely, trx, finish(id, "worker-a")))).toBe(false);
+    expect(await batcher.write((trx) => finishClaim(t.temp.db.kysely, trx, finish(id, "worker-b")))).toBe(true);
     const row = await db.kysely
       .selectFrom("emails")
       .select(["status", "lease_token"])
