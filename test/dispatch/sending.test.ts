@@ -6,6 +6,14 @@ import { TEST_DIALECT } from "../helpers/db";
 import { anEmail, createSmtpAccount, getEmailView, sendEmail, waitForStatus } from "../helpers/sending";
 import { replyFirstTimes, replyFor, startSmtpServer, type TestSmtpServer } from "../helpers/smtp-server";
 
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 8000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await Bun.sleep(20);
+  }
+}
+
 describe(`sending (${TEST_DIALECT})`, () => {
   let t: TestApp;
   let smtp: TestSmtpServer;
@@ -124,6 +132,19 @@ describe(`sending (${TEST_DIALECT})`, () => {
     expect(email.attempts[0]!.outcome).toBe("deferred");
     expect(email.attempts.at(-1)!.outcome).toBe("sent");
   });
+
+  it("defers an email whose server never greets, then delivers once it does", async () => {
+    const { key } = await tenant();
+    smtp.setScript({ greeting: "timeout" });
+    const id = await sendEmail(t, key);
+    const deferred = await waitForStatus(t, key, id, ["queued"], 8000);
+    await waitFor(async () => (await getEmailView(t, key, id)).attempts.length >= 1);
+    smtp.setScript({});
+    const email = await waitForStatus(t, key, id, ["sent"], 8000);
+    expect(deferred.status).toBe("queued");
+    expect(email.attempts[0]!.outcome).toBe("deferred");
+    expect(email.attempts[0]!.smtp_response).toMatch(/greeting/i);
+  }, 20_000);
 
   it("fails over to a second account when the first cannot be reached", async () => {
     const { key } = await t.createTenantWithKey();
