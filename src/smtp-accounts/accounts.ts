@@ -10,6 +10,7 @@ import { asciiMailDomain } from "../mail/address";
 import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from "../pagination";
 import { dayWindowStart, hourWindowStart } from "../scheduler/windows";
 import { parseOrThrow } from "../validation";
+import { dkimColumns } from "./dkim";
 import { type AttemptSample, accountHealth, countInWindow, type SmtpAccountHealth } from "./health";
 import {
   type CreateSmtpAccountInput,
@@ -52,6 +53,10 @@ export interface SmtpAccount {
   hourly_limit: number | null;
   max_connections: number;
   weight: number;
+  dkim_domain: string | null;
+  dkim_selector: string | null;
+  /** Whether a DKIM private key is stored (the key itself is never shown). */
+  dkim_private_key_set: boolean;
   sent_this_hour: number;
   sent_today: number;
   last_sent_at: string | null;
@@ -89,6 +94,9 @@ export function toSmtpAccount(row: SmtpAccountRow, sample: readonly AttemptSampl
     hourly_limit: row.hourly_limit,
     max_connections: row.max_connections,
     weight: row.weight,
+    dkim_domain: row.dkim_domain,
+    dkim_selector: row.dkim_selector,
+    dkim_private_key_set: row.dkim_private_key_sealed !== null,
     sent_this_hour: countInWindow(row.sent_this_hour, row.hour_window, hourWindowStart(now)),
     sent_today: countInWindow(row.sent_today, row.day_window, dayWindowStart(now)),
     last_sent_at: iso(row.last_sent_at),
@@ -151,6 +159,7 @@ export async function createSmtpAccount(
     last_error: null,
     last_error_at: null,
     consecutive_failures: 0,
+    ...dkimColumns(f, undefined, deps.secrets),
     created_at: now,
     updated_at: now,
   };
@@ -233,6 +242,7 @@ function changesFrom(f: UpdateSmtpAccountFields, current: SmtpAccountRow, secret
   }
   if (f.username !== undefined) changes.username = f.username;
   if (f.password !== undefined) changes.password_sealed = f.password === null ? null : secrets.seal(f.password);
+  Object.assign(changes, dkimColumns(f, current, secrets));
   return changes;
 }
 

@@ -8,6 +8,7 @@ export {
   type SmtpAccountsDeps,
   updateSmtpAccount,
 } from "./accounts";
+export { type DkimSettings, dkimKeyProblem } from "./dkim";
 export {
   type AttemptSample,
   accountHealth,

@@ -4,6 +4,7 @@
 import * as v from "valibot";
 import type { SmtpSecurity } from "../db/schema";
 import { asciiMailDomain, hasControlChars, isAddrSpec, isSmtpHost, MAX_ADDRESS } from "../mail/address";
+import { DkimDomainField, DkimPrivateKeyField, DkimSelectorField } from "./dkim";
 
 export const SMTP_SECURITIES = ["none", "starttls", "tls"] as const satisfies readonly SmtpSecurity[];
 export const IMPLICIT_TLS_PORT = 465;
@@ -154,6 +155,9 @@ export const CreateSmtpAccountSchema = v.pipe(
     hourly_limit: v.optional(v.nullable(HourlyLimitField)),
     max_connections: v.optional(MaxConnectionsField),
     weight: v.optional(WeightField),
+    dkim_domain: v.optional(v.nullable(DkimDomainField)),
+    dkim_selector: v.optional(v.nullable(DkimSelectorField)),
+    dkim_private_key: v.optional(v.nullable(DkimPrivateKeyField)),
   }),
   v.title("CreateSmtpAccount"),
 );
@@ -176,6 +180,9 @@ export const UpdateSmtpAccountSchema = v.pipe(
     hourly_limit: v.optional(v.nullable(HourlyLimitField)),
     max_connections: v.optional(MaxConnectionsField),
     weight: v.optional(WeightField),
+    dkim_domain: v.optional(v.nullable(DkimDomainField)),
+    dkim_selector: v.optional(v.nullable(DkimSelectorField)),
+    dkim_private_key: v.optional(v.nullable(DkimPrivateKeyField)),
   }),
   v.title("UpdateSmtpAccount"),
 );

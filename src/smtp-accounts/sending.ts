@@ -9,6 +9,7 @@ import { notFound, PosthornError } from "../errors";
 import { dialableHost, parseAddrSpec } from "../mail/address";
 import { dayWindowStart, hourWindowStart } from "../scheduler/windows";
 import { parseDomains } from "./accounts";
+import { type DkimSettings, openDkim } from "./dkim";
 import { countInWindow } from "./health";
 import { type SmtpAccountRow, selectAccount, selectActiveAccounts, selectSenderIdentities } from "./store";
 
@@ -36,15 +37,17 @@ export interface SendableAccount {
   sent_this_hour: number;
   sent_today: number;
   consecutive_failures: number;
+  /** DKIM signing, key opened; undefined when the account does not sign. Never log it. */
+  dkim: DkimSettings | undefined;
   /** Changes whenever the settings change: a pool built from an older value is stale. */
   updated_at: number;
 }
 
-/** A stored password that cannot be opened: sealed under a key this process no longer has. */
+/** A stored password (or DKIM key) that cannot be opened: sealed under a key this process no longer has. */
 export class SealedPasswordError extends PosthornError {
-  constructor(accountId: string, cause: unknown) {
+  constructor(accountId: string, cause: unknown, what = "password") {
     const why = cause instanceof Error ? cause.message : String(cause);
-    super("unavailable", `The password of SMTP account ${accountId} cannot be read: ${why}`);
+    super("unavailable", `The ${what} of SMTP account ${accountId} cannot be read: ${why}`);
   }
 }
 
@@ -56,6 +59,12 @@ function toSendable(row: SmtpAccountRow, secrets: SecretBox, now: number): Senda
     } catch (err) {
       throw new SealedPasswordError(row.id, err);
     }
+  }
+  let dkim: DkimSettings | undefined;
+  try {
+    dkim = openDkim(row, secrets);
+  } catch (err) {
+    throw new SealedPasswordError(row.id, err, "DKIM private key");
   }
   return {
     id: row.id,
@@ -78,6 +87,7 @@ function toSendable(row: SmtpAccountRow, secrets: SecretBox, now: number): Senda
     sent_this_hour: countInWindow(row.sent_this_hour, row.hour_window, hourWindowStart(now)),
     sent_today: countInWindow(row.sent_today, row.day_window, dayWindowStart(now)),
     consecutive_failures: row.consecutive_failures,
+    dkim,
     updated_at: row.updated_at,
   };
 }

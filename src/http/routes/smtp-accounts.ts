@@ -56,6 +56,12 @@ export const SmtpAccountSchema = v.pipe(
     hourly_limit: v.nullable(v.number()),
     max_connections: v.number(),
     weight: v.number(),
+    dkim_domain: v.pipe(v.nullable(v.string()), v.description("DKIM signing domain (`d=`); null when not signing.")),
+    dkim_selector: v.pipe(v.nullable(v.string()), v.description("DKIM selector (`s=`).")),
+    dkim_private_key_set: v.pipe(
+      v.boolean(),
+      v.description("Whether a DKIM key is stored (mail through this account is signed). The key is never returned."),
+    ),
     sent_this_hour: v.pipe(v.number(), v.description("Emails sent in the current UTC hour.")),
     sent_today: v.pipe(v.number(), v.description("Emails sent in the current UTC day.")),
     last_sent_at: v.nullable(Timestamp),
