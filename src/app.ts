@@ -1,26 +1,29 @@
 // The whole HTTP API on one screen: middleware, then one bind/route call per resource.
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import type { ApiKeyAuthenticator } from "./api-keys";
 import type { Config } from "./config";
 import type { SecretBox } from "./crypto/secret-box";
 import type { Db } from "./db/database";
-import { PosthornError } from "./errors";
 import type { AppEnv } from "./http/env";
 import { errorHandler, notFoundHandler } from "./http/errors";
 import { apiKeyAuth } from "./http/middleware/auth";
+import { requestBodyLimit } from "./http/middleware/body-limit";
 import { requireJsonBody } from "./http/middleware/content-type";
 import { requestId } from "./http/middleware/request-id";
 import { requestLog } from "./http/middleware/request-log";
 import { buildOpenApiDocument } from "./http/openapi";
+import { attachmentsApi } from "./http/routes/attachments";
+import { batchesApi } from "./http/routes/batches";
 import { bindDocsApi } from "./http/routes/docs";
 import { emailsApi } from "./http/routes/emails";
 import { bindHealthApi } from "./http/routes/health";
 import { meApi } from "./http/routes/me";
 import { smtpAccountsApi } from "./http/routes/smtp-accounts";
 import { suppressionsApi } from "./http/routes/suppressions";
+import { templatesApi } from "./http/routes/templates";
 import { tenantsApi } from "./http/routes/tenants";
+import { bindUnsubscribeApi } from "./http/routes/unsubscribe";
 import type { Logger } from "./logger";
 import type { QueueSignals } from "./queue/signals";
 import type { WriteBatcher } from "./queue/write-batcher";
@@ -47,21 +50,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     const origins = deps.config.corsOrigins;
     app.use(cors({ origin: origins.includes("*") ? "*" : origins, exposeHeaders: ["X-Request-Id", "Retry-After"] }));
   }
-  app.use(
-    "/v1/*",
-    bodyLimit({
-      maxSize: deps.config.bodyLimitBytes,
-      onError: () => {
-        throw new PosthornError(
-          "payload_too_large",
-          `The request body is larger than ${deps.config.bodyLimitBytes} bytes.`,
-        );
-      },
-    }),
-    requireJsonBody(),
-  );
+  app.use("/v1/*", requestBodyLimit(deps.config), requireJsonBody());
 
   bindHealthApi(app, deps);
+  bindUnsubscribeApi(app, deps);
   app.route("/v1/tenants", tenantsApi(deps));
 
   const tenantKey = apiKeyAuth(deps.authenticator);
@@ -74,6 +66,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   tenantScoped("/v1/smtp-accounts", smtpAccountsApi(deps));
   tenantScoped("/v1/suppressions", suppressionsApi(deps));
   tenantScoped("/v1/emails", emailsApi(deps));
+  tenantScoped("/v1/batches", batchesApi(deps));
+  tenantScoped("/v1/templates", templatesApi(deps));
+  tenantScoped("/v1/attachments", attachmentsApi(deps));
 
   let document: Promise<unknown> | undefined;
   bindDocsApi(app, () => {

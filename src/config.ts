@@ -52,6 +52,16 @@ export interface Config {
   claimBatchSize: number;
   /** How often an idle dispatcher looks for work another instance queued (or that became due). */
   pollIntervalMs: number;
+  /** Where the public reaches this server (`https://mail.example.com`): unsubscribe links point here. */
+  publicUrl: string | undefined;
+  /** Largest attachment, uploaded or inline. */
+  attachmentMaxBytes: number;
+  /** Most files in one upload request. */
+  attachmentMaxFiles: number;
+  /** An upload no email references is deleted after this long. */
+  attachmentTtlMs: number;
+  /** Most emails in one `POST /v1/emails/batch`. */
+  batchMaxEmails: number;
 }
 
 export const DEFAULTS = {
@@ -74,6 +84,10 @@ export const DEFAULTS = {
   dispatchConcurrency: 100,
   claimBatchSize: 100,
   pollInterval: "1s",
+  attachmentMaxBytes: "25mb",
+  attachmentMaxFiles: 10,
+  attachmentTtl: "24h",
+  batchMaxEmails: 1000,
 };
 
 /** A setting that cannot be used; `message` is one line saying which and how to fix it. */
@@ -176,7 +190,33 @@ export function loadConfig(env: Env, flags: ConfigFlags = {}): Config {
       env.POSTHORN_CLAIM_BATCH_SIZE || String(DEFAULTS.claimBatchSize),
     ),
     pollIntervalMs: parseDuration("POSTHORN_POLL_INTERVAL", env.POSTHORN_POLL_INTERVAL || DEFAULTS.pollInterval),
+    publicUrl: parsePublicUrl("POSTHORN_PUBLIC_URL", env.POSTHORN_PUBLIC_URL || undefined),
+    attachmentMaxBytes: parseSize(
+      "POSTHORN_ATTACHMENT_MAX_BYTES",
+      env.POSTHORN_ATTACHMENT_MAX_BYTES || DEFAULTS.attachmentMaxBytes,
+    ),
+    attachmentMaxFiles: parsePositiveInt(
+      "POSTHORN_ATTACHMENT_MAX_FILES",
+      env.POSTHORN_ATTACHMENT_MAX_FILES || String(DEFAULTS.attachmentMaxFiles),
+    ),
+    attachmentTtlMs: parseDuration("POSTHORN_ATTACHMENT_TTL", env.POSTHORN_ATTACHMENT_TTL || DEFAULTS.attachmentTtl),
+    batchMaxEmails: parsePositiveInt(
+      "POSTHORN_BATCH_MAX_EMAILS",
+      env.POSTHORN_BATCH_MAX_EMAILS || String(DEFAULTS.batchMaxEmails),
+    ),
   };
+}
+
+/** An absolute http(s) URL without a trailing slash, so paths can be appended to it. */
+function parsePublicUrl(name: string, raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const url = URL.canParse(raw) ? new URL(raw) : undefined;
+  if (!url || (url.protocol !== "https:" && url.protocol !== "http:") || url.search || url.hash) {
+    throw new ConfigError(
+      `${name} must be the public http(s) URL of this server, e.g. https://mail.example.com, not "${raw}".`,
+    );
+  }
+  return url.toString().replace(/\/+$/, "");
 }
 
 function parsePort(name: string, raw: string): number {

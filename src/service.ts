@@ -7,10 +7,11 @@ import { loadSecretBox } from "./crypto/secret-box";
 import { type Db, openDatabase } from "./db/database";
 import { migrateToLatest } from "./db/migrate";
 import { Dispatcher } from "./dispatch/dispatcher";
+import { largestRequestBody } from "./http/middleware/body-limit";
 import type { Logger } from "./logger";
 import { QueueSignals } from "./queue/signals";
 import { WriteBatcher } from "./queue/write-batcher";
-import { Scheduler, schedulePruneIdempotencyKeys, scheduleQueueJobs } from "./scheduler";
+import { Scheduler, schedulePruneAttachments, schedulePruneIdempotencyKeys, scheduleQueueJobs } from "./scheduler";
 import { VERSION } from "./version";
 
 export interface RunningService {
@@ -54,6 +55,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
   const scheduler = new Scheduler(db, log.child({ component: "scheduler" }));
   scheduleQueueJobs(scheduler, deps);
   schedulePruneIdempotencyKeys(scheduler, db, log);
+  schedulePruneAttachments(scheduler, db, log);
 
   let server: ReturnType<typeof Bun.serve>;
   try {
@@ -64,7 +66,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       hostname: config.host,
       fetch: app.fetch,
       // Hono's bodyLimit answers 413 in problem+json; Bun's own cap only has to be above it.
-      maxRequestBodySize: config.bodyLimitBytes + 1024 * 1024,
+      maxRequestBodySize: largestRequestBody(config) + 1024 * 1024,
     });
   } catch (err) {
     await dispatcher.stop(0);

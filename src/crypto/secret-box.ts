@@ -1,7 +1,7 @@
 // Secrets at rest (SMTP passwords, DKIM keys): AES-256-GCM under the configured secret key.
 // Each ciphertext names the key it was sealed with, so keys can be rotated: the new key seals,
 // old keys (POSTHORN_PREVIOUS_SECRET_KEYS) still open.
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError } from "../config";
@@ -67,6 +67,15 @@ export class SecretBox {
     const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(iv, "base64"));
     decipher.setAuthTag(Buffer.from(tag, "base64"));
     return Buffer.concat([decipher.update(Buffer.from(ct, "base64")), decipher.final()]).toString("utf8");
+  }
+
+  /**
+   * A key for one purpose (e.g. signing unsubscribe links), derived with HKDF from each configured
+   * key: the current one first, then the previous ones, so what was signed before a rotation still
+   * verifies. The secret key itself never leaves this class.
+   */
+  deriveKeys(purpose: string): Buffer[] {
+    return [...this.#keys.values()].map((k) => Buffer.from(hkdfSync("sha256", k, "posthorn", purpose, 32)));
   }
 
   /** The id of the key a sealed value was made with (to find values to re-seal after rotation). */

@@ -2,6 +2,7 @@
 // never writes a Bcc header), and on a retry the envelope holds only the recipients still
 // pending, so nobody who already received the email gets it twice.
 import type { SendMailOptions } from "nodemailer";
+import type { OutgoingAttachment } from "../attachments";
 import type { EmailRow } from "../emails/resource";
 import { type Address, domainOf } from "../mail/address";
 
@@ -16,6 +17,7 @@ export function composeMessage(
   row: EmailRow,
   account: { from_email: string; from_name: string | null },
   pending: string[],
+  attachments: OutgoingAttachment[] = [],
 ): SendMailOptions {
   const fromEmail = row.from_email ?? account.from_email;
   const fromName = row.from_email ? row.from_name : account.from_name;
@@ -32,6 +34,13 @@ export function composeMessage(
     headers: { ...(JSON.parse(row.headers_json) as Record<string, string>), "X-Posthorn-Email-Id": row.id },
     messageId: messageIdFor(row.id, fromEmail),
     envelope: { from: fromEmail, to: pending },
+    attachments: attachments.map((a) => ({
+      filename: a.filename,
+      content: a.content,
+      contentType: a.contentType,
+      // A content id makes the file an inline part the html shows as `cid:…`.
+      ...(a.contentId ? { cid: a.contentId, contentDisposition: "inline" as const } : {}),
+    })),
     // No "X-Mailer: nodemailer" header: it says nothing useful and spam filters score it.
     xMailer: false,
   };

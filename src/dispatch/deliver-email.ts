@@ -2,6 +2,8 @@
 // room under its limits, send through its pool, and turn the reply into the email's next state.
 // Returns what to write; the dispatcher writes it (fenced by the lease token).
 import type { Kysely } from "kysely";
+import { loadEmailAttachments } from "../attachments";
+import { batchStopFor } from "../batches";
 import type { Config } from "../config";
 import type { Database } from "../db/schema";
 import type { RecipientState } from "../emails/accept";
@@ -66,6 +68,8 @@ export async function deliverEmail(
   for (const r of recipients) if (r.status === "pending" && suppressed.has(r.email)) r.status = "suppressed";
   const pending = recipients.filter((r) => r.status === "pending").map((r) => r.email);
   if (pending.length === 0) return finishWith(finalState(recipients, now, row.sent_at));
+  const batchStop = row.batch_id ? await batchStopFor(deps.kysely, row.batch_id, now) : undefined;
+  if (batchStop) return finishWith(batchStop);
 
   const eligible = eligibleAccounts(await deps.accountsOf(row.tenant_id), row);
   if (eligible.length === 0) {
@@ -101,10 +105,11 @@ export async function deliverEmail(
     });
   }
 
+  const files = row.attachment_count > 0 ? await loadEmailAttachments(deps.kysely, row.id) : [];
   const started = Date.now();
   let result: ClassifiedAttempt;
   try {
-    const info = await deps.pool.transportFor(account).sendMail(composeMessage(row, account, pending));
+    const info = await deps.pool.transportFor(account).sendMail(composeMessage(row, account, pending, files));
     result = classifySuccess(pending, info as Parameters<typeof classifySuccess>[1]);
   } catch (err) {
     result = classifyFailure(pending, err as Parameters<typeof classifyFailure>[1]);

@@ -60,6 +60,10 @@ export function toEmailResource(row: EmailRow, attempts?: AttemptRow[]) {
     updated_at: iso(row.updated_at),
     sent_at: iso(row.sent_at),
     completed_at: iso(row.completed_at),
+    template_id: row.template_id,
+    template_version: row.template_version,
+    batch_id: row.batch_id,
+    attachment_count: row.attachment_count,
     ...(attempts ? { attempts: attempts.map(toAttemptResource) } : {}),
   };
 }

@@ -71,6 +71,13 @@ export const EmailSchema = v.pipe(
     updated_at: v.string(),
     sent_at: v.nullable(v.string()),
     completed_at: v.nullable(v.string()),
+    template_id: v.pipe(v.nullable(v.string()), v.description("The template the content was rendered from.")),
+    template_version: v.pipe(
+      v.nullable(v.number()),
+      v.description("Its version: later edits never change this email."),
+    ),
+    batch_id: v.pipe(v.nullable(v.string()), v.description("The batch the email was sent in.")),
+    attachment_count: v.number(),
     attempts: v.optional(v.array(AttemptSchema)),
   }),
   v.title("Email"),

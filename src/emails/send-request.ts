@@ -1,6 +1,7 @@
 // What `POST /v1/emails` accepts. The same schema validates requests and documents them.
 import * as v from "valibot";
 import { type Address, addressProblem, nameProblem, parseAddressString } from "../mail/address";
+import { ContentFields, contentChoice } from "./content-fields";
 
 export const MAX_SUBJECT_LENGTH = 998; // RFC 5322 line limit
 export const MAX_CUSTOM_HEADERS = 50;
@@ -61,68 +62,71 @@ const AddressList = v.pipe(v.array(AddressInput), v.maxLength(1000));
 
 const HeaderValue = v.pipe(v.string(), v.regex(NO_CRLF, "must not contain CR or LF"), v.maxLength(998));
 
-export const SendEmailSchema = v.pipe(
-  v.object({
-    from: v.optional(AddressInput),
-    to: v.pipe(AddressList, v.minLength(1, "needs at least one recipient")),
-    cc: v.optional(AddressList),
-    bcc: v.optional(AddressList),
-    reply_to: v.optional(v.union([AddressInput, v.pipe(v.array(AddressInput), v.maxLength(10))])),
-    subject: v.pipe(
+/** The fields alone (a batch's `defaults` and items are partial forms of them). */
+export const SendEmailFields = v.object({
+  from: v.optional(AddressInput),
+  to: v.pipe(AddressList, v.minLength(1, "needs at least one recipient")),
+  cc: v.optional(AddressList),
+  bcc: v.optional(AddressList),
+  reply_to: v.optional(v.union([AddressInput, v.pipe(v.array(AddressInput), v.maxLength(10))])),
+  subject: v.optional(
+    v.pipe(
       v.string(),
       v.regex(NO_CRLF, "must not contain CR or LF"),
       v.maxLength(MAX_SUBJECT_LENGTH),
-      v.description("Subject line; non-ASCII is encoded for you."),
+      v.description("Subject line; non-ASCII is encoded for you. Required unless `template_id` is given."),
     ),
-    text: v.optional(v.pipe(v.string(), v.description("Plain-text body."))),
-    html: v.optional(v.pipe(v.string(), v.description("HTML body."))),
-    headers: v.optional(
-      v.pipe(
-        v.record(v.pipe(v.string(), v.regex(HEADER_NAME, "is not a valid header name")), HeaderValue),
-        v.check((h) => Object.keys(h).length <= MAX_CUSTOM_HEADERS, `at most ${MAX_CUSTOM_HEADERS} headers`),
-        v.rawCheck(({ dataset, addIssue }) => {
-          if (!dataset.typed) return;
-          for (const name of Object.keys(dataset.value)) {
-            if (RESERVED_HEADERS.has(name.toLowerCase())) {
-              addIssue({
-                message: `${name} is set by Posthorn; use the dedicated field instead`,
-                path: [{ type: "object", origin: "key", input: dataset.value, key: name, value: dataset.value[name] }],
-              });
-            }
-          }
-        }),
-        v.description("Extra headers (e.g. `X-Entity-Ref-ID`). Values may not contain CR/LF."),
-      ),
-    ),
-    priority: v.optional(
-      v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(5), v.description("1 (highest) to 5; default 3.")),
-    ),
-    scheduled_at: v.optional(
-      v.pipe(
-        v.string(),
-        v.isoTimestamp("must be an RFC 3339 timestamp, e.g. 2026-12-01T09:00:00Z"),
-        v.description("Send later: an RFC 3339 time up to 365 days ahead."),
-      ),
-    ),
-    smtp_account_id: v.optional(v.pipe(v.string(), v.description("Send only through this account."))),
-    tags: v.optional(
-      v.pipe(
-        v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(100), v.regex(NO_CRLF, "must not contain CR or LF"))),
-        v.maxLength(MAX_TAGS),
-      ),
-    ),
-    metadata: v.optional(
-      v.pipe(
-        v.record(v.pipe(v.string(), v.maxLength(100)), v.pipe(v.string(), v.maxLength(MAX_METADATA_VALUE_LENGTH))),
-        v.check((m) => Object.keys(m).length <= MAX_METADATA_KEYS, `at most ${MAX_METADATA_KEYS} keys`),
-        v.description("Your own string key/values, returned with the email and in webhooks."),
-      ),
-    ),
-  }),
-  v.forward(
-    v.check((e) => e.text !== undefined || e.html !== undefined, "give text, html or both"),
-    ["text"],
   ),
+  text: v.optional(v.pipe(v.string(), v.description("Plain-text body."))),
+  html: v.optional(v.pipe(v.string(), v.description("HTML body."))),
+  headers: v.optional(
+    v.pipe(
+      v.record(v.pipe(v.string(), v.regex(HEADER_NAME, "is not a valid header name")), HeaderValue),
+      v.check((h) => Object.keys(h).length <= MAX_CUSTOM_HEADERS, `at most ${MAX_CUSTOM_HEADERS} headers`),
+      v.rawCheck(({ dataset, addIssue }) => {
+        if (!dataset.typed) return;
+        for (const name of Object.keys(dataset.value)) {
+          if (RESERVED_HEADERS.has(name.toLowerCase())) {
+            addIssue({
+              message: `${name} is set by Posthorn; use the dedicated field instead`,
+              path: [{ type: "object", origin: "key", input: dataset.value, key: name, value: dataset.value[name] }],
+            });
+          }
+        }
+      }),
+      v.description("Extra headers (e.g. `X-Entity-Ref-ID`). Values may not contain CR/LF."),
+    ),
+  ),
+  priority: v.optional(
+    v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(5), v.description("1 (highest) to 5; default 3.")),
+  ),
+  scheduled_at: v.optional(
+    v.pipe(
+      v.string(),
+      v.isoTimestamp("must be an RFC 3339 timestamp, e.g. 2026-12-01T09:00:00Z"),
+      v.description("Send later: an RFC 3339 time up to 365 days ahead."),
+    ),
+  ),
+  smtp_account_id: v.optional(v.pipe(v.string(), v.description("Send only through this account."))),
+  tags: v.optional(
+    v.pipe(
+      v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(100), v.regex(NO_CRLF, "must not contain CR or LF"))),
+      v.maxLength(MAX_TAGS),
+    ),
+  ),
+  metadata: v.optional(
+    v.pipe(
+      v.record(v.pipe(v.string(), v.maxLength(100)), v.pipe(v.string(), v.maxLength(MAX_METADATA_VALUE_LENGTH))),
+      v.check((m) => Object.keys(m).length <= MAX_METADATA_KEYS, `at most ${MAX_METADATA_KEYS} keys`),
+      v.description("Your own string key/values, returned with the email and in webhooks."),
+    ),
+  ),
+  ...ContentFields,
+});
+
+export const SendEmailSchema = v.pipe(
+  SendEmailFields,
+  contentChoice<v.InferOutput<typeof SendEmailFields>>(),
   v.title("SendEmailRequest"),
 );
 

@@ -1,4 +1,5 @@
 // The scheduler's public surface: the framework, the window helpers, and the jobs it owns.
+export { PRUNE_ATTACHMENTS_JOB, schedulePruneAttachments } from "./jobs/prune-attachments";
 export {
   PRUNE_IDEMPOTENCY_KEYS_JOB,
   pruneExpiredIdempotencyKeys,

@@ -13,6 +13,7 @@ import { listSenderIdentities } from "../../smtp-accounts";
 import { SuppressionSnapshots } from "../../suppressions";
 import { TenantCache } from "../../tenant-cache";
 import type { AppEnv } from "../env";
+import { bindEmailBatchRoute } from "./batches";
 import { jsonResponse, pageOf, problems, TENANT_SECURITY } from "../openapi";
 import { jsonBody, queryParams } from "../validate";
 
@@ -38,10 +39,13 @@ export function emailsApi(deps: AppDeps) {
     db: deps.db,
     batcher: deps.batcher,
     config: deps.config,
+    secrets: deps.secrets,
     onQueued: () => deps.signals.emailQueued(),
     senders: (tenantId) => senders.get(tenantId),
     suppressed: (tenantId, emails) => suppressions.suppressedAmong(tenantId, emails),
   };
+
+  bindEmailBatchRoute(r, deps, acceptDeps);
 
   r.post(
     "/",

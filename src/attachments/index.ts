@@ -1,0 +1,21 @@
+// Attachments: uploads, and files as part of emails. The module's whole public surface.
+export {
+  type Attachment,
+  type AttachmentLimits,
+  deleteAttachment,
+  getAttachment,
+  getAttachmentContent,
+  listAttachments,
+  uploadAttachments,
+} from "./attachments";
+export {
+  attachmentFinder,
+  type CheckedInline,
+  EmailAttachmentFields,
+  type EmailAttachmentRef,
+  linkEmailAttachments,
+  loadEmailAttachments,
+  type OutgoingAttachment,
+  prepareEmailAttachments,
+} from "./email-attachments";
+export { pruneExpiredAttachments } from "./prune";

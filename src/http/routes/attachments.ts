@@ -1,0 +1,167 @@
+// /v1/attachments: upload (multipart), read, download, delete. Only translates HTTP; the checks
+// and storage live in src/attachments.
+import { Hono } from "hono";
+import { describeRoute } from "hono-openapi";
+import * as v from "valibot";
+import type { AppDeps } from "../../app";
+import {
+  deleteAttachment,
+  getAttachment,
+  getAttachmentContent,
+  listAttachments,
+  uploadAttachments,
+} from "../../attachments";
+import { PosthornError } from "../../errors";
+import type { AppEnv } from "../env";
+import { jsonResponse, PageQuery, pageOf, problems, TENANT_SECURITY } from "../openapi";
+import { queryParams } from "../validate";
+
+const Timestamp = v.pipe(v.string(), v.isoTimestamp());
+
+export const AttachmentSchema = v.pipe(
+  v.object({
+    id: v.pipe(v.string(), v.examples(["att_01jd8y2v3k4m5n6p7q8r9s0t1u"])),
+    object: v.literal("attachment"),
+    filename: v.pipe(v.string(), v.description("The name, cleaned: no folders, no control or invisible characters.")),
+    content_type: v.pipe(v.string(), v.description("Detected from the bytes, not from the name.")),
+    size: v.pipe(v.number(), v.description("Bytes.")),
+    sha256: v.pipe(v.string(), v.description("Hex digest; identical files are stored once.")),
+    created_at: Timestamp,
+    expires_at: v.pipe(Timestamp, v.description("Deleted after this unless an email references it.")),
+  }),
+  v.title("Attachment"),
+);
+
+const UploadedSchema = v.pipe(v.object({ data: v.array(AttachmentSchema) }), v.title("UploadedAttachments"));
+
+const MULTIPART = /^multipart\/form-data\s*(;|$)/i;
+const tags = ["Attachments"];
+
+export function attachmentsApi(deps: AppDeps) {
+  const db = deps.db.kysely;
+  const { config } = deps;
+  const limits = {
+    maxBytes: config.attachmentMaxBytes,
+    maxFiles: config.attachmentMaxFiles,
+    ttlMs: config.attachmentTtlMs,
+  };
+  const r = new Hono<AppEnv>();
+
+  r.post(
+    "/",
+    describeRoute({
+      tags,
+      summary: "Upload attachments",
+      description:
+        `One or several files as \`multipart/form-data\` (any field name; \`files\` by convention), at most ` +
+        `${config.attachmentMaxFiles} files of ${config.attachmentMaxBytes} bytes each (POSTHORN_ATTACHMENT_MAX_FILES, ` +
+        "POSTHORN_ATTACHMENT_MAX_BYTES): a larger file is a 413. The type is detected from the bytes against an " +
+        "allowlist of document, image, archive and media types; executables are refused whatever their name. " +
+        "All files are checked before any is stored. Reference the ids in `attachment_ids` of an email; an upload " +
+        "no email references is deleted after POSTHORN_ATTACHMENT_TTL.",
+      security: TENANT_SECURITY,
+      requestBody: {
+        required: true,
+        content: {
+          "multipart/form-data": {
+            schema: {
+              type: "object",
+              properties: {
+                files: { type: "array", items: { type: "string", format: "binary" }, description: "The files." },
+              },
+              required: ["files"],
+            },
+          },
+        },
+      },
+      responses: { 201: jsonResponse("Stored", UploadedSchema), ...problems(400, 401, 413, 415, 422) },
+    }),
+    async (c) => {
+      if (!MULTIPART.test(c.req.header("Content-Type") ?? "")) {
+        throw new PosthornError("unsupported_media_type", "Upload files as multipart/form-data.");
+      }
+      let form: Record<string, unknown>;
+      try {
+        form = await c.req.parseBody({ all: true });
+      } catch {
+        throw new PosthornError("bad_request", "The body is not valid multipart/form-data.");
+      }
+      const files = Object.values(form)
+        .flat()
+        .filter((x): x is File => x instanceof File);
+      const uploads = await Promise.all(
+        files.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })),
+      );
+      return c.json({ data: await uploadAttachments(db, limits, c.get("tenantId"), uploads) }, 201);
+    },
+  );
+
+  r.get(
+    "/",
+    describeRoute({
+      tags,
+      summary: "List attachments",
+      description: "Newest first; metadata only. Files sent inline with emails are listed too.",
+      security: TENANT_SECURITY,
+      responses: {
+        200: jsonResponse("A page of attachments", pageOf(AttachmentSchema, "AttachmentPage")),
+        ...problems(401, 422),
+      },
+    }),
+    queryParams(PageQuery),
+    async (c) => c.json(await listAttachments(db, c.get("tenantId"), c.req.valid("query"))),
+  );
+
+  r.get(
+    "/:id",
+    describeRoute({
+      tags,
+      summary: "Get an attachment's metadata",
+      security: TENANT_SECURITY,
+      responses: { 200: jsonResponse("The attachment", AttachmentSchema), ...problems(401, 404) },
+    }),
+    async (c) => c.json(await getAttachment(db, c.get("tenantId"), c.req.param("id"))),
+  );
+
+  r.get(
+    "/:id/content",
+    describeRoute({
+      tags,
+      summary: "Download an attachment",
+      description: "The stored bytes, as a download (never rendered inline by a browser).",
+      security: TENANT_SECURITY,
+      responses: {
+        200: {
+          description: "The file",
+          content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } },
+        },
+        ...problems(401, 404),
+      },
+    }),
+    async (c) => {
+      const { attachment, bytes } = await getAttachmentContent(db, c.get("tenantId"), c.req.param("id"));
+      return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
+        "Content-Type": attachment.content_type,
+        "Content-Disposition": `attachment; filename*=UTF-8''${encodeURIComponent(attachment.filename)}`,
+        "X-Content-Type-Options": "nosniff",
+      });
+    },
+  );
+
+  r.delete(
+    "/:id",
+    describeRoute({
+      tags,
+      summary: "Delete an attachment",
+      description: "409 while an email that is still to be sent uses it.",
+      security: TENANT_SECURITY,
+      responses: { 204: { description: "Deleted" }, ...problems(401, 404, 409) },
+    }),
+    async (c) => {
+      await deleteAttachment(db, c.get("tenantId"), c.req.param("id"));
+      return c.body(null, 204);
+    },
+  );
+
+  return r;
+}

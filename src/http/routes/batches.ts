@@ -1,0 +1,166 @@
+// Batch sends: `POST /v1/emails/batch` (bound into the emails router) and /v1/batches, the
+// campaign controls. Only translates HTTP; the rules live in src/batches.
+import { Hono } from "hono";
+import { describeRoute } from "hono-openapi";
+import * as v from "valibot";
+import type { AppDeps } from "../../app";
+import {
+  acceptBatch,
+  type BatchDeps,
+  cancelBatch,
+  getBatch,
+  listBatches,
+  pauseBatch,
+  resumeBatch,
+  SendBatchSchema,
+} from "../../batches";
+import type { AcceptDeps } from "../../emails/accept";
+import { checkIdempotencyKey } from "../../emails/idempotency";
+import { quotaHeaders } from "../../emails/quota";
+import { AcceptedEmailSchema } from "../../emails/schemas";
+import type { AppEnv } from "../env";
+import { jsonResponse, PageQuery, pageOf, problems, TENANT_SECURITY } from "../openapi";
+import { jsonBody, queryParams } from "../validate";
+
+const Timestamp = v.pipe(v.string(), v.isoTimestamp());
+const BatchStatusSchema = v.pipe(
+  v.picklist(["active", "paused", "cancelled", "completed"]),
+  v.description("`completed`: active, and none of its emails is waiting or being sent any more."),
+);
+
+const AcceptedBatchSchema = v.pipe(
+  v.object({
+    id: v.pipe(v.string(), v.examples(["bat_01jd8y2v3k4m5n6p7q8r9s0t1u"])),
+    object: v.literal("batch"),
+    status: v.literal("active"),
+    email_count: v.number(),
+    created_at: Timestamp,
+    emails: v.pipe(v.array(AcceptedEmailSchema), v.description("One per email, in the order of the request.")),
+  }),
+  v.title("AcceptedBatch"),
+);
+
+const count = (what: string) => v.pipe(v.number(), v.description(what));
+export const BatchSchema = v.pipe(
+  v.object({
+    id: v.string(),
+    object: v.literal("batch"),
+    status: BatchStatusSchema,
+    email_count: v.number(),
+    counts: v.pipe(
+      v.object({
+        scheduled: count("Waiting for their time."),
+        queued: count("Due, or waiting for a limit or a retry."),
+        paused: count("Held because the batch is paused."),
+        sending: count("Being handed to SMTP now."),
+        sent: count("Sent (to at least one recipient)."),
+        failed: count("Failed for good."),
+        cancelled: count("Cancelled."),
+        suppressed: count("Not sent: every recipient is suppressed."),
+      }),
+      v.description("Emails of the batch per status."),
+    ),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  }),
+  v.title("Batch"),
+);
+
+const IDEMPOTENCY_HEADER = {
+  name: "Idempotency-Key",
+  in: "header" as const,
+  required: false,
+  description:
+    "One key covers the whole batch: a retry with the same body returns the first answer and queues nothing.",
+  schema: { type: "string" as const, maxLength: 256 },
+};
+
+/** `POST /batch` on the emails router, sharing its accept dependencies (sender and suppression caches). */
+export function bindEmailBatchRoute(r: Hono<AppEnv>, deps: AppDeps, acceptDeps: AcceptDeps): void {
+  r.post(
+    "/batch",
+    describeRoute({
+      tags: ["Batches"],
+      summary: "Send a batch of emails",
+      description:
+        `Up to ${deps.config.batchMaxEmails} emails (POSTHORN_BATCH_MAX_EMAILS) in one request, each with its own ` +
+        "recipients and variables, or shared `defaults`. All or nothing: one invalid email refuses the batch, and " +
+        "the 422 names every problem by index (`emails[3].to[0]`). Accepted emails are queued in one transaction, " +
+        "count against the key's daily quota one by one, and belong to a batch that can be paused, resumed and " +
+        "cancelled.",
+      security: TENANT_SECURITY,
+      parameters: [IDEMPOTENCY_HEADER],
+      responses: {
+        202: jsonResponse("Accepted: the batch and its emails", AcceptedBatchSchema),
+        ...problems(400, 401, 409, 413, 415, 422, 429),
+      },
+    }),
+    jsonBody(SendBatchSchema),
+    async (c) => {
+      const idem = checkIdempotencyKey(c.req.header("Idempotency-Key"));
+      const result = await acceptBatch(acceptDeps, c.get("apiKey"), c.req.valid("json"), idem);
+      if (result.quota) for (const [k, val] of Object.entries(quotaHeaders(result.quota))) c.header(k, val);
+      if (result.replayed) c.header("Idempotent-Replayed", "true");
+      return c.json(result.response.body as object, result.response.status as 202);
+    },
+  );
+}
+
+const tags = ["Batches"];
+
+export function batchesApi(deps: AppDeps) {
+  const db = deps.db.kysely;
+  const batchDeps: BatchDeps = { ...deps, onQueued: () => deps.signals.emailQueued() };
+  const r = new Hono<AppEnv>();
+
+  r.get(
+    "/",
+    describeRoute({
+      tags,
+      summary: "List batches",
+      description: "Newest first, each with its counts per status.",
+      security: TENANT_SECURITY,
+      responses: { 200: jsonResponse("A page of batches", pageOf(BatchSchema, "BatchPage")), ...problems(401, 422) },
+    }),
+    queryParams(PageQuery),
+    async (c) => c.json(await listBatches(db, c.get("tenantId"), c.req.valid("query"))),
+  );
+
+  r.get(
+    "/:id",
+    describeRoute({
+      tags,
+      summary: "Get a batch",
+      description: "Its status and how many of its emails are in each state.",
+      security: TENANT_SECURITY,
+      responses: { 200: jsonResponse("The batch", BatchSchema), ...problems(401, 404) },
+    }),
+    async (c) => c.json(await getBatch(db, c.get("tenantId"), c.req.param("id"))),
+  );
+
+  const control = (action: "pause" | "resume" | "cancel", summary: string, description: string) =>
+    r.post(
+      `/:id/${action}`,
+      describeRoute({
+        tags,
+        summary,
+        description,
+        security: TENANT_SECURITY,
+        responses: { 200: jsonResponse("The batch", BatchSchema), ...problems(401, 404, 409) },
+      }),
+      async (c) => {
+        const fn = action === "pause" ? pauseBatch : action === "resume" ? resumeBatch : cancelBatch;
+        return c.json(await fn(batchDeps, c.get("tenantId"), c.req.param("id")));
+      },
+    );
+  control(
+    "pause",
+    "Pause a batch",
+    "Its emails not yet handed to SMTP wait (they show `wait_reason`); emails being sent at that moment finish. " +
+      "409 for a cancelled batch.",
+  );
+  control("resume", "Resume a batch", "Held emails are sent again: queued ones now, scheduled ones at their time.");
+  control("cancel", "Cancel a batch", "Cancels every email not yet handed to SMTP. Cannot be undone.");
+
+  return r;
+}

@@ -1,0 +1,187 @@
+// /v1/templates: versioned templates, their versions, and a render preview. Only translates
+// HTTP; the rules live in src/templates.
+import { Hono } from "hono";
+import { describeRoute } from "hono-openapi";
+import * as v from "valibot";
+import type { AppDeps } from "../../app";
+import { notFound } from "../../errors";
+import {
+  CreateTemplateSchema,
+  createTemplate,
+  deleteTemplate,
+  getTemplate,
+  getTemplateVersion,
+  listTemplates,
+  listTemplateVersions,
+  RenderTemplateSchema,
+  renderTemplate,
+  UpdateTemplateSchema,
+  updateTemplate,
+} from "../../templates";
+import type { AppEnv } from "../env";
+import { jsonResponse, PageQuery, pageOf, problems, TENANT_SECURITY } from "../openapi";
+import { jsonBody, queryParams } from "../validate";
+
+const Timestamp = v.pipe(v.string(), v.isoTimestamp());
+const Content = {
+  subject: v.string(),
+  html: v.nullable(v.string()),
+  text: v.nullable(v.string()),
+};
+
+export const TemplateSchema = v.pipe(
+  v.object({
+    id: v.pipe(v.string(), v.examples(["tpl_01jd8y2v3k4m5n6p7q8r9s0t1u"])),
+    object: v.literal("template"),
+    name: v.string(),
+    version: v.pipe(v.number(), v.description("The current version: what emails get unless they name another.")),
+    ...Content,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  }),
+  v.title("Template"),
+);
+
+const TemplateVersionSchema = v.pipe(
+  v.object({
+    template_id: v.string(),
+    object: v.literal("template_version"),
+    version: v.number(),
+    ...Content,
+    created_at: Timestamp,
+  }),
+  v.title("TemplateVersion"),
+);
+
+const RenderedSchema = v.pipe(
+  v.object({ template_id: v.string(), version: v.number(), ...Content }),
+  v.title("RenderedTemplate"),
+);
+
+const tags = ["Templates"];
+
+export function templatesApi(deps: AppDeps) {
+  const db = deps.db.kysely;
+  const r = new Hono<AppEnv>();
+
+  r.post(
+    "/",
+    describeRoute({
+      tags,
+      summary: "Create a template",
+      description:
+        "Handlebars: `{{name}}` is HTML-escaped in `html`, `{{{name}}}` is inserted as is; `subject` and `text` " +
+        "are never escaped. Helpers: if, unless, each, with, lookup. A part that does not compile is refused " +
+        "(422 naming the part, line and column). The template starts at version 1.",
+      security: TENANT_SECURITY,
+      responses: { 201: jsonResponse("Created", TemplateSchema), ...problems(400, 401, 415, 422) },
+    }),
+    jsonBody(CreateTemplateSchema),
+    async (c) => c.json(await createTemplate(db, c.get("tenantId"), c.req.valid("json")), 201),
+  );
+
+  r.get(
+    "/",
+    describeRoute({
+      tags,
+      summary: "List templates",
+      description: "Newest first, each with its current version's content.",
+      security: TENANT_SECURITY,
+      responses: {
+        200: jsonResponse("A page of templates", pageOf(TemplateSchema, "TemplatePage")),
+        ...problems(401, 422),
+      },
+    }),
+    queryParams(PageQuery),
+    async (c) => c.json(await listTemplates(db, c.get("tenantId"), c.req.valid("query"))),
+  );
+
+  r.get(
+    "/:id",
+    describeRoute({
+      tags,
+      summary: "Get a template",
+      security: TENANT_SECURITY,
+      responses: { 200: jsonResponse("The template (current version)", TemplateSchema), ...problems(401, 404) },
+    }),
+    async (c) => c.json(await getTemplate(db, c.get("tenantId"), c.req.param("id"))),
+  );
+
+  r.patch(
+    "/:id",
+    describeRoute({
+      tags,
+      summary: "Change a template",
+      description:
+        "A change of subject, html or text writes a new version and makes it current; earlier versions stay as " +
+        "they were and renderable. Emails already accepted keep the content they were rendered with.",
+      security: TENANT_SECURITY,
+      responses: { 200: jsonResponse("The template", TemplateSchema), ...problems(400, 401, 404, 415, 422) },
+    }),
+    jsonBody(UpdateTemplateSchema),
+    async (c) => c.json(await updateTemplate(db, c.get("tenantId"), c.req.param("id"), c.req.valid("json"))),
+  );
+
+  r.delete(
+    "/:id",
+    describeRoute({
+      tags,
+      summary: "Delete a template and its versions",
+      description: "Emails already accepted from it are not affected (they were rendered when accepted).",
+      security: TENANT_SECURITY,
+      responses: { 204: { description: "Deleted" }, ...problems(401, 404) },
+    }),
+    async (c) => {
+      await deleteTemplate(db, c.get("tenantId"), c.req.param("id"));
+      return c.body(null, 204);
+    },
+  );
+
+  r.get(
+    "/:id/versions",
+    describeRoute({
+      tags,
+      summary: "List a template's versions",
+      description: "Newest first.",
+      security: TENANT_SECURITY,
+      responses: {
+        200: jsonResponse("A page of versions", pageOf(TemplateVersionSchema, "TemplateVersionPage")),
+        ...problems(401, 404, 422),
+      },
+    }),
+    queryParams(PageQuery),
+    async (c) => c.json(await listTemplateVersions(db, c.get("tenantId"), c.req.param("id"), c.req.valid("query"))),
+  );
+
+  r.get(
+    "/:id/versions/:version",
+    describeRoute({
+      tags,
+      summary: "Get one version of a template",
+      security: TENANT_SECURITY,
+      responses: { 200: jsonResponse("The version", TemplateVersionSchema), ...problems(401, 404) },
+    }),
+    async (c) => {
+      const version = c.req.param("version");
+      if (!/^[1-9]\d{0,8}$/.test(version)) throw notFound("template version");
+      return c.json(await getTemplateVersion(db, c.get("tenantId"), c.req.param("id"), Number(version)));
+    },
+  );
+
+  r.post(
+    "/:id/render",
+    describeRoute({
+      tags,
+      summary: "Preview a template",
+      description:
+        "Renders subject, html and text with `variables`, without sending anything. A variable the template uses " +
+        "but you did not give renders empty, or is a 422 with `strict: true`.",
+      security: TENANT_SECURITY,
+      responses: { 200: jsonResponse("The rendered content", RenderedSchema), ...problems(400, 401, 404, 415, 422) },
+    }),
+    jsonBody(RenderTemplateSchema),
+    async (c) => c.json(await renderTemplate(db, c.get("tenantId"), c.req.param("id"), c.req.valid("json"))),
+  );
+
+  return r;
+}

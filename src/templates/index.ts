@@ -1,0 +1,25 @@
+// Templates: versioned Handlebars content. The module's whole public surface.
+export { describeProblem, TemplateError } from "./engine";
+export {
+  CreateTemplateSchema,
+  RenderTemplateSchema,
+  StrictField,
+  UpdateTemplateSchema,
+  VariablesField,
+  VersionField,
+} from "./input";
+export { selectTemplateVersion, type TemplateVersionRow } from "./store";
+export {
+  createTemplate,
+  deleteTemplate,
+  getTemplate,
+  getTemplateVersion,
+  listTemplates,
+  listTemplateVersions,
+  type RenderedContent,
+  renderTemplate,
+  renderVersion,
+  type Template,
+  type TemplateVersion,
+  updateTemplate,
+} from "./templates";

@@ -1,0 +1,246 @@
+// A tenant's templates: every change of content writes a new, immutable version, and any version
+// can still be rendered. Emails are rendered when they are accepted (src/emails), so a queued
+// email never changes when its template does.
+import type { Kysely } from "kysely";
+import type { Database } from "../db/schema";
+import { type FieldIssue, notFound, PosthornError, validationFailed } from "../errors";
+import { newId } from "../ids";
+import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from "../pagination";
+import { checkTemplateSource, describeProblem, renderTemplatePart, TemplateError, type TemplatePart } from "./engine";
+import type { CreateTemplateInput, UpdateTemplateInput } from "./input";
+import {
+  bumpCurrentVersion,
+  deleteTemplateRow,
+  renameTemplate,
+  selectTemplate,
+  selectTemplatePage,
+  selectTemplateVersion,
+  selectVersionPage,
+  type TemplateVersionRow,
+} from "./store";
+
+export interface Template {
+  id: string;
+  object: "template";
+  name: string;
+  /** The current version: what an email gets when it names no version. */
+  version: number;
+  subject: string;
+  html: string | null;
+  text: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface TemplateVersion {
+  template_id: string;
+  object: "template_version";
+  version: number;
+  subject: string;
+  html: string | null;
+  text: string | null;
+  created_at: string;
+}
+
+export interface RenderedContent {
+  template_id: string;
+  version: number;
+  subject: string;
+  html: string | null;
+  text: string | null;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+type Db = Kysely<Database>;
+
+const toVersion = (v: TemplateVersionRow): TemplateVersion => ({
+  template_id: v.template_id,
+  object: "template_version",
+  version: v.version,
+  subject: v.subject,
+  html: v.html,
+  text: v.text,
+  created_at: iso(v.created_at),
+});
+
+type TemplateWithContent = {
+  id: string;
+  name: string;
+  current_version: number;
+  created_at: number;
+  updated_at: number;
+  subject: string;
+  html: string | null;
+  text: string | null;
+};
+
+const toTemplate = (t: TemplateWithContent): Template => ({
+  id: t.id,
+  object: "template",
+  name: t.name,
+  version: t.current_version,
+  subject: t.subject,
+  html: t.html,
+  text: t.text,
+  created_at: iso(t.created_at),
+  updated_at: iso(t.updated_at),
+});
+
+/** Every part must compile; all problems are reported at once, each naming its part, line and column. */
+function checkContent(content: { subject: string; html: string | null; text: string | null }): void {
+  const issues: FieldIssue[] = [];
+  for (const part of ["subject", "html", "text"] as const) {
+    const source = content[part];
+    if (source === null) continue;
+    const problem = checkTemplateSource(part, source);
+    if (problem) issues.push({ field: part, message: describeProblem(problem) });
+  }
+  if (issues.length > 0) {
+    throw new PosthornError("validation_failed", `The template does not compile: ${issues[0]!.message}`, { issues });
+  }
+}
+
+export async function createTemplate(db: Db, tenantId: string, input: CreateTemplateInput): Promise<Template> {
+  const content = { subject: input.subject, html: input.html ?? null, text: input.text ?? null };
+  checkContent(content);
+  const now = Date.now();
+  const id = newId("tpl", now);
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto("templates")
+      .values({ id, tenant_id: tenantId, name: input.name, current_version: 1, created_at: now, updated_at: now })
+      .execute();
+    await trx
+      .insertInto("template_versions")
+      .values({ template_id: id, version: 1, tenant_id: tenantId, ...content, created_at: now })
+      .execute();
+  });
+  return toTemplate({ id, name: input.name, current_version: 1, created_at: now, updated_at: now, ...content });
+}
+
+export async function getTemplate(db: Db, tenantId: string, id: string): Promise<Template> {
+  const t = await selectTemplate(db, tenantId, id);
+  const v = t && (await selectTemplateVersion(db, tenantId, id, t.current_version));
+  if (!t || !v) throw notFound("template");
+  return toTemplate({ ...t, subject: v.subject, html: v.html, text: v.text });
+}
+
+export async function listTemplates(db: Db, tenantId: string, page: PageRequest = {}): Promise<Page<Template>> {
+  const limit = pageSize(page.limit);
+  const rows = await selectTemplatePage(db, tenantId, decodeCursor(page.cursor), limit);
+  return toPage(rows, limit, toTemplate);
+}
+
+/** A change of content writes version n+1 (from the current one, with the changes applied). */
+export async function updateTemplate(
+  db: Db,
+  tenantId: string,
+  id: string,
+  patch: UpdateTemplateInput,
+): Promise<Template> {
+  const changesContent = patch.subject !== undefined || patch.html !== undefined || patch.text !== undefined;
+  const now = Date.now();
+  await db.transaction().execute(async (trx) => {
+    if (!changesContent) {
+      if (patch.name !== undefined && !(await renameTemplate(trx, tenantId, id, patch.name, now))) {
+        throw notFound("template");
+      }
+      return;
+    }
+    const current = await selectTemplateVersion(trx, tenantId, id);
+    if (!current) throw notFound("template");
+    const content = {
+      subject: patch.subject ?? current.subject,
+      html: patch.html !== undefined ? patch.html : current.html,
+      text: patch.text !== undefined ? patch.text : current.text,
+    };
+    if (content.html === null && content.text === null) throw validationFailed("html", "give html, text or both");
+    checkContent(content);
+    const version = await bumpCurrentVersion(trx, tenantId, id, { name: patch.name, now });
+    if (version === undefined) throw notFound("template");
+    await trx
+      .insertInto("template_versions")
+      .values({ template_id: id, version, tenant_id: tenantId, ...content, created_at: now })
+      .execute();
+  });
+  return getTemplate(db, tenantId, id);
+}
+
+export async function deleteTemplate(db: Db, tenantId: string, id: string): Promise<void> {
+  if (!(await deleteTemplateRow(db, tenantId, id))) throw notFound("template");
+}
+
+export async function getTemplateVersion(
+  db: Db,
+  tenantId: string,
+  id: string,
+  version: number,
+): Promise<TemplateVersion> {
+  const v = await selectTemplateVersion(db, tenantId, id, version);
+  if (!v) throw notFound("template version");
+  return toVersion(v);
+}
+
+/** Versions newest first; the cursor is the opaque form of the last version number of the page. */
+export async function listTemplateVersions(
+  db: Db,
+  tenantId: string,
+  id: string,
+  page: PageRequest = {},
+): Promise<Page<TemplateVersion>> {
+  if (!(await selectTemplate(db, tenantId, id))) throw notFound("template");
+  const limit = pageSize(page.limit);
+  const before = decodeVersionCursor(page.cursor);
+  const rows = await selectVersionPage(db, id, before, limit);
+  const more = rows.length > limit;
+  const kept = more ? rows.slice(0, limit) : rows;
+  return {
+    data: kept.map(toVersion),
+    next_cursor: more ? Buffer.from(`v${kept[kept.length - 1]!.version}`).toString("base64url") : null,
+  };
+}
+
+function decodeVersionCursor(cursor: string | undefined): number | undefined {
+  if (cursor === undefined) return undefined;
+  const m = /^v(\d{1,9})$/.exec(Buffer.from(cursor, "base64url").toString("utf8"));
+  if (!m) throw validationFailed("cursor", "is not a cursor returned by this API");
+  return Number(m[1]);
+}
+
+/** Subject lines are one header line: a variable holding a line break must not start a new header. */
+const oneLine = (s: string) => s.replace(/[\r\n]+/g, " ").trim();
+
+/** Renders a stored version with the variables; a problem (strict mode, bad data) is a TemplateError. */
+export function renderVersion(
+  v: TemplateVersionRow,
+  variables: Record<string, unknown>,
+  strict: boolean,
+): RenderedContent {
+  const key = `${v.template_id}:${v.version}`;
+  const render = (part: TemplatePart, source: string | null) =>
+    source === null ? null : renderTemplatePart(key, part, source, variables, strict);
+  return {
+    template_id: v.template_id,
+    version: v.version,
+    subject: oneLine(render("subject", v.subject) ?? ""),
+    html: render("html", v.html),
+    text: render("text", v.text),
+  };
+}
+
+/** A preview of what an email from this template (and version) with these variables would say. */
+export async function renderTemplate(
+  db: Db,
+  tenantId: string,
+  id: string,
+  input: { variables?: Record<string, unknown>; version?: number; strict?: boolean },
+): Promise<RenderedContent> {
+  const v = await selectTemplateVersion(db, tenantId, id, input.version);
+  if (!v) throw notFound(input.version !== undefined ? "template version" : "template");
+  try {
+    return renderVersion(v, input.variables ?? {}, input.strict ?? false);
+  } catch (err) {
+    if (err instanceof TemplateError) throw validationFailed("variables", describeProblem(err.problem));
+    throw err;
+  }
+}

@@ -1,0 +1,60 @@
+// List-Unsubscribe (RFC 2369) with one-click (RFC 8058), which Gmail and Yahoo require of bulk
+// senders. `list_unsubscribe: true` points at Posthorn's own /u/{token}; a sender's own URI is
+// used as given. The headers are decided when the email is accepted and sent with it as they are.
+import * as v from "valibot";
+import type { SecretBox } from "../crypto/secret-box";
+import { validationFailed } from "../errors";
+import { signUnsubscribeToken } from "./token";
+
+const MAX_URI = 2000;
+
+export const ListUnsubscribeField = v.pipe(
+  v.union(
+    [
+      v.boolean(),
+      v.pipe(
+        v.string(),
+        v.maxLength(MAX_URI),
+        v.regex(/^(https:\/\/|mailto:)[^\s<>]+$/i, "must be an https: or mailto: URI without spaces or <>"),
+      ),
+    ],
+    "must be true, or your own https: or mailto: unsubscribe URI",
+  ),
+  v.description(
+    "`true`: Posthorn adds `List-Unsubscribe` with a signed link it serves itself, plus one-click " +
+      "`List-Unsubscribe-Post` (RFC 8058); an unsubscribe puts the first `to` address on your suppression list. " +
+      "Needs POSTHORN_PUBLIC_URL. Or your own `https:` URI (which must accept the RFC 8058 POST) or `mailto:`.",
+  ),
+);
+
+export type ListUnsubscribeOption = v.InferOutput<typeof ListUnsubscribeField>;
+
+const ONE_CLICK = { "List-Unsubscribe-Post": "List-Unsubscribe=One-Click" };
+
+/** The headers an email asks for with `list_unsubscribe`; none when it does not ask. */
+export function listUnsubscribeHeaders(
+  option: ListUnsubscribeOption | undefined,
+  ctx: { publicUrl: string | undefined; secrets: SecretBox; tenantId: string; emailId: string; address: string },
+): Record<string, string> {
+  if (option === undefined || option === false) return {};
+  if (typeof option === "string") {
+    return { "List-Unsubscribe": `<${option}>`, ...(/^https:/i.test(option) ? ONE_CLICK : {}) };
+  }
+  if (!ctx.publicUrl) {
+    throw validationFailed(
+      "list_unsubscribe",
+      "Posthorn can serve unsubscribe links only when POSTHORN_PUBLIC_URL (the address the public reaches this " +
+        "server at) is set; set it, or give your own https: or mailto: URI",
+    );
+  }
+  const token = signUnsubscribeToken(ctx.secrets, {
+    tenantId: ctx.tenantId,
+    address: ctx.address,
+    emailId: ctx.emailId,
+  });
+  return { "List-Unsubscribe": `<${ctx.publicUrl}/u/${token}>`, ...ONE_CLICK };
+}
+
+/** True when the caller's own headers already hold what `list_unsubscribe` would set. */
+export const hasOwnListUnsubscribe = (headers: Record<string, string> | undefined) =>
+  Object.keys(headers ?? {}).some((h) => /^list-unsubscribe(-post)?$/i.test(h));
