@@ -28,6 +28,18 @@ export interface Config {
   /** Keys that data may still be encrypted under (rotation), comma-separated in the environment. */
   previousSecretKeys: string[];
   logLevel: LogLevel;
+  /** Bound on each webhook POST (connection, request and response). */
+  webhookTimeoutMs: number;
+  /** When a webhook delivery is retried, and when it is given up. */
+  webhookRetry: RetryPolicy;
+  /** Most webhook POSTs in flight at once in this process. */
+  webhookConcurrency: number;
+  /** Allow webhook URLs on loopback/private/link-local addresses (off: they are refused, against SSRF). */
+  webhookAllowPrivate: boolean;
+  /** Finished webhook deliveries (and their attempt log) are deleted after this long. */
+  webhookLogRetentionMs: number;
+  /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
   bodyLimitBytes: number;
   corsOrigins: string[];
   sqliteSynchronous: SqliteSynchronous;
@@ -69,6 +81,13 @@ export const DEFAULTS = {
   host: "0.0.0.0",
   dataDir: "./data",
   logLevel: "info" as LogLevel,
+  webhookTimeout: "10s",
+  webhookRetryBaseDelay: "10s",
+  webhookRetryMaxDelay: "2h",
+  webhookRetryMaxAttempts: 12,
+  webhookRetryMaxAge: "3d",
+  webhookConcurrency: 20,
+  webhookLogRetention: "30d",
   bodyLimit: "30mb",
   sqliteSynchronous: "FULL" as SqliteSynchronous,
   maxRecipients: 100,
@@ -147,6 +166,7 @@ export function loadConfig(env: Env, flags: ConfigFlags = {}): Config {
       .filter(Boolean)
       .map((k, i) => checkSecretKey(`POSTHORN_PREVIOUS_SECRET_KEYS[${i}]`, k) as string),
     logLevel: parseLogLevel(levelName, levelRaw ?? DEFAULTS.logLevel),
+    ...loadObservabilityConfig(env),
     bodyLimitBytes: parseSize("POSTHORN_BODY_LIMIT", env.POSTHORN_BODY_LIMIT || DEFAULTS.bodyLimit),
     corsOrigins: (env.POSTHORN_CORS_ORIGINS ?? "")
       .split(",")
@@ -236,7 +256,7 @@ function parseHost(name: string, raw: string): string {
 
 function parseDatabaseUrl(name: string, raw: string | undefined): string | undefined {
   if (raw === undefined) return undefined;
-  if (!/^postgres(ql)?:\/\/.+/.test(raw)) {
+  if (!/^postgres(ql)?:\/\/.+/.test(raw) || !URL.canParse(raw)) {
     throw new ConfigError(
       `${name} must be a postgres:// URL (e.g. postgres://user:pass@host:5432/posthorn); leave it unset to use SQLite in the data directory.`,
     );
@@ -250,6 +270,46 @@ function parseLogLevel(name: string, raw: string): LogLevel {
     throw new ConfigError(`${name} must be one of debug, info, warn, error, not "${raw}".`);
   }
   return level;
+}
+
+/** Webhook and metrics settings (issue 6). */
+function loadObservabilityConfig(
+  env: Env,
+): Pick<
+  Config,
+  | "webhookTimeoutMs"
+  | "webhookRetry"
+  | "webhookConcurrency"
+  | "webhookAllowPrivate"
+  | "webhookLogRetentionMs"
+  | "metricsToken"
+> {
+  const metricsToken = env.POSTHORN_METRICS_TOKEN || undefined;
+  if (metricsToken !== undefined && metricsToken.length < 16) {
+    throw new ConfigError(
+      "POSTHORN_METRICS_TOKEN is too short (at least 16 characters): generate one with `openssl rand -hex 32`.",
+    );
+  }
+  const duration = (name: string, fallback: string) => parseDuration(name, env[name] || fallback);
+  return {
+    webhookTimeoutMs: duration("POSTHORN_WEBHOOK_TIMEOUT", DEFAULTS.webhookTimeout),
+    webhookRetry: {
+      baseDelayMs: duration("POSTHORN_WEBHOOK_RETRY_BASE_DELAY", DEFAULTS.webhookRetryBaseDelay),
+      maxDelayMs: duration("POSTHORN_WEBHOOK_RETRY_MAX_DELAY", DEFAULTS.webhookRetryMaxDelay),
+      maxAttempts: parsePositiveInt(
+        "POSTHORN_WEBHOOK_MAX_ATTEMPTS",
+        env.POSTHORN_WEBHOOK_MAX_ATTEMPTS || String(DEFAULTS.webhookRetryMaxAttempts),
+      ),
+      maxAgeMs: duration("POSTHORN_WEBHOOK_MAX_AGE", DEFAULTS.webhookRetryMaxAge),
+    },
+    webhookConcurrency: parsePositiveInt(
+      "POSTHORN_WEBHOOK_CONCURRENCY",
+      env.POSTHORN_WEBHOOK_CONCURRENCY || String(DEFAULTS.webhookConcurrency),
+    ),
+    webhookAllowPrivate: parseBoolean("POSTHORN_WEBHOOK_ALLOW_PRIVATE", env.POSTHORN_WEBHOOK_ALLOW_PRIVATE || "false"),
+    webhookLogRetentionMs: duration("POSTHORN_WEBHOOK_LOG_RETENTION", DEFAULTS.webhookLogRetention),
+    metricsToken,
+  };
 }
 
 /**

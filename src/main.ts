@@ -2,6 +2,7 @@
 // The binary's entry: `posthorn <command>`.
 import { UsageError } from "./cli/args";
 import { type Command, keyCommand, migrateCommand, tenantCommand } from "./cli/commands";
+import { healthcheckCommand } from "./cli/healthcheck";
 import { serveCommand } from "./cli/serve";
 import { ConfigError } from "./config";
 import { PosthornError } from "./errors";
@@ -12,11 +13,12 @@ const USAGE = `posthorn ${VERSION} — self-hosted email sending in one binary
 Usage: posthorn <command> [options]
 
 Commands:
-  serve      run the service (API, queue, scheduler, SMTP dispatcher)
-  migrate    apply database migrations and exit
-  tenant     create and list tenants
-  key        create, list and revoke API keys
-  version    print the version
+  serve        run the service (API, queue, scheduler, SMTP dispatcher)
+  migrate      apply database migrations and exit
+  tenant       create and list tenants
+  key          create, list and revoke API keys
+  healthcheck  exit 0 when a running instance is ready (for container HEALTHCHECKs)
+  version      print the version
 
 Run 'posthorn <command> --help' for a command's options.
 Settings come from environment variables (POSTHORN_*, DATABASE_URL); see the README.`;
@@ -36,6 +38,7 @@ const COMMANDS: Record<string, Command> = {
   migrate: migrateCommand,
   tenant: tenantCommand,
   key: keyCommand,
+  healthcheck: healthcheckCommand,
   version: versionCommand,
 };
 
@@ -52,8 +55,8 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    await command.run(rest, process.env);
-    return 0;
+    const code = await command.run(rest, process.env);
+    return typeof code === "number" ? code : 0;
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`posthorn ${name}: ${err.message}\nRun 'posthorn ${name} --help' for usage.\n`);

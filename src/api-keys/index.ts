@@ -10,7 +10,7 @@ import { getTenant } from "../tenants";
 
 import { generateApiKey, hashApiKey } from "./key-format";
 
-export { ApiKeyAuthenticator, type AuthenticatedKey } from "./authenticator";
+export { ApiKeyAuthenticator, type AuthenticatedKey, KEY_CACHE_TTL_MS } from "./authenticator";
 export { apiKeyMatches, apiKeyPrefix, hashApiKey } from "./key-format";
 
 export interface ApiKey {

@@ -14,7 +14,8 @@ type Env = Record<string, string | undefined>;
 
 export interface Command {
   usage: string;
-  run(argv: string[], env: Env): Promise<void>;
+  /** Resolves to the exit code when it is a number (0 otherwise); failures throw. */
+  run(argv: string[], env: Env): Promise<unknown>;
 }
 
 async function withDatabase<T>(env: Env, flags: Record<string, unknown>, fn: (db: Db) => Promise<T>): Promise<T> {
@@ -78,7 +79,9 @@ ${DATABASE_FLAGS_HELP}`,
       return printResult(
         values.json,
         { data: tenants },
-        table([["ID", "NAME", "CREATED"], ...tenants.map((t) => [t.id, t.name, t.created_at])]) || "No tenants yet.",
+        tenants.length
+          ? table([["ID", "NAME", "CREATED"], ...tenants.map((t) => [t.id, t.name, t.created_at])])
+          : "No tenants yet.",
       );
     }
     throw new UsageError(`Unknown subcommand "tenant ${sub}".\n\n${this.usage}`);
@@ -129,17 +132,19 @@ ${DATABASE_FLAGS_HELP}`,
       return printResult(
         values.json,
         { data: keys },
-        table([
-          ["ID", "NAME", "PREFIX", "DAILY LIMIT", "LAST USED", "REVOKED"],
-          ...keys.map((k) => [
-            k.id,
-            k.name,
-            k.prefix,
-            String(k.daily_limit ?? "-"),
-            k.last_used_at ?? "-",
-            k.revoked_at ?? "-",
-          ]),
-        ]) || "No keys for this tenant.",
+        keys.length
+          ? table([
+              ["ID", "NAME", "PREFIX", "DAILY LIMIT", "LAST USED", "REVOKED"],
+              ...keys.map((k) => [
+                k.id,
+                k.name,
+                k.prefix,
+                String(k.daily_limit ?? "-"),
+                k.last_used_at ?? "-",
+                k.revoked_at ?? "-",
+              ]),
+            ])
+          : "No keys for this tenant.",
       );
     }
     if (sub === "revoke") {

@@ -143,7 +143,9 @@ describe(`sending (${TEST_DIALECT})`, () => {
     const email = await waitForStatus(t, key, id, ["sent"], 8000);
     expect(deferred.status).toBe("queued");
     expect(email.attempts[0]!.outcome).toBe("deferred");
-    expect(email.attempts[0]!.smtp_response).toMatch(/greeting/i);
+    // No SMTP reply at all: a client-side timeout or connection error, never a server code.
+    expect(email.attempts[0]!.smtp_code).toBeNull();
+    expect(email.attempts[0]!.error_code).toBeTruthy();
   }, 20_000);
 
   it("fails over to a second account when the first cannot be reached", async () => {

@@ -10,8 +10,9 @@ export const requireJsonBody = (): MiddlewareHandler<AppEnv> =>
   async function requireJsonBody(c, next) {
     const m = c.req.method;
     if (m === "POST" || m === "PUT" || m === "PATCH") {
+      // Without Content-Length (chunked uploads, in-process requests) the body itself says.
       const length = c.req.header("Content-Length");
-      const hasBody = (length !== undefined && length !== "0") || c.req.header("Transfer-Encoding") !== undefined;
+      const hasBody = length !== undefined ? length !== "0" : c.req.raw.body !== null;
       const type = c.req.header("Content-Type") ?? "";
       if (hasBody && !JSON_TYPE.test(type) && !MULTIPART.test(type)) {
         throw new PosthornError(

@@ -1,0 +1,178 @@
+// Who may call what: tenant keys (X-API-Key or Bearer), the operator's admin key, revocation,
+// and that one tenant never reaches another's data.
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { createTestApp, type TestApp } from "../helpers/app";
+import { TEST_ADMIN_KEY, TEST_DIALECT } from "../helpers/db";
+
+type Me = { tenant: { id: string; name: string }; api_key: { id: string; daily_limit: number | null } };
+type KeyRow = { id: string; last_used_at: string | null; revoked_at: string | null };
+
+async function problemCode(res: Response): Promise<string> {
+  expect(res.headers.get("content-type")).toBe("application/problem+json");
+  return ((await res.json()) as { code: string }).code;
+}
+
+describe(`tenant API keys (${TEST_DIALECT})`, () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t.close());
+
+  it("accepts a key in X-API-Key", async () => {
+    const a = await t.createTenantWithKey("Acme", 500);
+    const res = await t.request("GET", "/v1/me", { key: a.key });
+    expect(res.status).toBe(200);
+    const me = (await res.json()) as Me;
+    expect(me.tenant).toMatchObject({ id: a.tenantId, name: "Acme" });
+    expect(me.api_key).toEqual({ id: a.keyId, daily_limit: 500 });
+  });
+
+  it("accepts the same key as an Authorization: Bearer token", async () => {
+    const a = await t.createTenantWithKey();
+    const res = await t.request("GET", "/v1/me", { headers: { Authorization: `Bearer ${a.key}` } });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as Me).tenant.id).toBe(a.tenantId);
+  });
+
+  it("answers 401 problem+json without a key, with a wrong key, or with another auth scheme", async () => {
+    const a = await t.createTenantWithKey();
+    const wrongSecret = `${a.key.slice(0, 16)}${"z".repeat(32)}`;
+    const cases: Record<string, string>[] = [
+      {},
+      { "X-API-Key": "" },
+      { "X-API-Key": "nonsense" },
+      { "X-API-Key": wrongSecret },
+      { "X-API-Key": "ph_000000000000_00000000000000000000000000000000" },
+      { Authorization: `Basic ${btoa(`user:${a.key}`)}` },
+      { Authorization: "Bearer " },
+    ];
+    for (const headers of cases) {
+      const res = await t.request("GET", "/v1/me", { headers });
+      expect(res.status).toBe(401);
+      expect(await problemCode(res)).toBe("unauthorized");
+    }
+  });
+
+  it("does not accept the operator's admin key as a tenant key", async () => {
+    const res = await t.request("GET", "/v1/me", { key: TEST_ADMIN_KEY });
+    expect(res.status).toBe(401);
+  });
+
+  it("revokes a key so it no longer authenticates, at once on this instance", async () => {
+    const a = await t.createTenantWithKey();
+    expect((await t.request("GET", "/v1/me", { key: a.key })).status).toBe(200);
+    const revoke = await t.admin("DELETE", `/v1/tenants/${a.tenantId}/api-keys/${a.keyId}`);
+    expect(revoke.status).toBe(200);
+    expect(((await revoke.json()) as KeyRow).revoked_at).toMatch(/^\d{4}-\d\d-\d\dT/);
+    const after = await t.request("GET", "/v1/me", { key: a.key });
+    expect(after.status).toBe(401);
+    expect(await problemCode(after)).toBe("unauthorized");
+    // Other keys of the same tenant keep working.
+    const other = await t.admin("POST", `/v1/tenants/${a.tenantId}/api-keys`, { name: "second" });
+    const second = (await other.json()) as { key: string };
+    expect((await t.request("GET", "/v1/me", { key: second.key })).status).toBe(200);
+  });
+
+  it("records last_used_at once a key has been used", async () => {
+    const a = await t.createTenantWithKey();
+    const list = async () =>
+      ((await (await t.admin("GET", `/v1/tenants/${a.tenantId}/api-keys`)).json()) as { data: KeyRow[] }).data;
+    expect((await list())[0]?.last_used_at).toBeNull();
+    const before = Date.now();
+    await t.request("GET", "/v1/me", { key: a.key });
+    const used = (await list())[0]?.last_used_at;
+    expect(used).not.toBeNull();
+    expect(Date.parse(used!)).toBeGreaterThanOrEqual(before - 1);
+  });
+
+  it("shows each tenant only itself through /v1/me", async () => {
+    const a = await t.createTenantWithKey("Tenant A");
+    const b = await t.createTenantWithKey("Tenant B");
+    const meA = (await (await t.request("GET", "/v1/me", { key: a.key })).json()) as Me;
+    const meB = (await (await t.request("GET", "/v1/me", { key: b.key })).json()) as Me;
+    expect(meA.tenant).toMatchObject({ id: a.tenantId, name: "Tenant A" });
+    expect(meB.tenant).toMatchObject({ id: b.tenantId, name: "Tenant B" });
+    expect(JSON.stringify(meA)).not.toContain(b.tenantId);
+    expect(JSON.stringify(meB)).not.toContain(a.tenantId);
+  });
+
+  it("asks for a tenant key on every documented tenant route", async () => {
+    const doc = (await (await t.request("GET", "/openapi.json")).json()) as {
+      paths: Record<string, Record<string, { security?: Record<string, string[]>[] }>>;
+    };
+    const a = await t.createTenantWithKey();
+    await t.admin("DELETE", `/v1/tenants/${a.tenantId}/api-keys/${a.keyId}`);
+    let checked = 0;
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        if (!op.security?.some((s) => "ApiKey" in s)) continue;
+        const url = path.replace(/\{[^}]+\}/g, "x_0000000000000000000000000");
+        for (const key of [null, "ph_000000000000_00000000000000000000000000000000", a.key]) {
+          const res = await t.request(method.toUpperCase(), url, { key });
+          if (res.status !== 401) throw new Error(`${method.toUpperCase()} ${path} answered ${res.status}, not 401`);
+          expect(res.headers.get("content-type")).toBe("application/problem+json");
+        }
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(0);
+  });
+});
+
+describe(`operator admin key (${TEST_DIALECT})`, () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t.close());
+
+  const adminRoutes = (tenantId: string, keyId: string): [string, string, unknown?][] => [
+    ["POST", "/v1/tenants", { name: "X" }],
+    ["GET", "/v1/tenants"],
+    ["GET", `/v1/tenants/${tenantId}`],
+    ["POST", `/v1/tenants/${tenantId}/api-keys`, { name: "x" }],
+    ["GET", `/v1/tenants/${tenantId}/api-keys`],
+    ["DELETE", `/v1/tenants/${tenantId}/api-keys/${keyId}`],
+  ];
+
+  it("answers 401 on every operator route without the admin key, with a wrong one, or with a tenant key", async () => {
+    const a = await t.createTenantWithKey();
+    for (const [method, path, json] of adminRoutes(a.tenantId, a.keyId)) {
+      // Same length but different (the timingSafeEqual path), longer, shorter, and a tenant key.
+      const sameLength = `${TEST_ADMIN_KEY.slice(0, -1)}${TEST_ADMIN_KEY.endsWith("x") ? "y" : "x"}`;
+      for (const key of [null, sameLength, `${TEST_ADMIN_KEY}x`, TEST_ADMIN_KEY.slice(0, -1), a.key]) {
+        const res = await t.request(method, path, { key, json });
+        expect(`${method} ${path} ${res.status}`).toBe(`${method} ${path} 401`);
+        expect(await problemCode(res)).toBe("unauthorized");
+      }
+    }
+    // Nothing was created or revoked by the refused calls.
+    expect((await t.request("GET", "/v1/me", { key: a.key })).status).toBe(200);
+  });
+
+  it("accepts the admin key as X-API-Key or as a Bearer token", async () => {
+    expect((await t.request("GET", "/v1/tenants", { key: TEST_ADMIN_KEY })).status).toBe(200);
+    const bearer = await t.request("GET", "/v1/tenants", { headers: { Authorization: `Bearer ${TEST_ADMIN_KEY}` } });
+    expect(bearer.status).toBe(200);
+  });
+
+  it("turns the operator API off (403) when POSTHORN_ADMIN_KEY is unset", async () => {
+    const off = await createTestApp({ POSTHORN_ADMIN_KEY: "" });
+    try {
+      expect(off.deps.config.adminKey).toBeUndefined();
+      const a = await off.createTenantWithKey();
+      for (const [method, path, json] of adminRoutes(a.tenantId, a.keyId)) {
+        for (const key of [null, TEST_ADMIN_KEY, a.key]) {
+          const res = await off.request(method, path, { key, json });
+          expect(`${method} ${path} ${res.status}`).toBe(`${method} ${path} 403`);
+          expect(await problemCode(res)).toBe("forbidden");
+        }
+      }
+      // Tenant keys still work.
+      expect((await off.request("GET", "/v1/me", { key: a.key })).status).toBe(200);
+    } finally {
+      await off.close();
+    }
+  });
+});
