@@ -21,7 +21,7 @@ import { type DeliveryDeps, deliverEmail } from "./deliver-email";
 /** A tenant's accounts are re-read at most this often (or at once when they change here). */
 const ACCOUNT_CACHE_MS = 1_000;
 
-export type DispatcherDeps = Pick<AppDeps, "db" | "batcher" | "config" | "log" | "secrets" | "signals">;
+export type DispatcherDeps = Pick<AppDeps, "db" | "batcher" | "config" | "log" | "secrets" | "signals" | "events">;
 
 export class Dispatcher {
   readonly #deps: DispatcherDeps;
@@ -159,11 +159,18 @@ export class Dispatcher {
   async #deliver(row: EmailRow, token: string, suppressed: ReadonlySet<string>): Promise<void> {
     try {
       const outcome = await deliverEmail(this.#deliveryDeps, row, token, suppressed);
-      const kept = await this.#deps.batcher.write((trx) => finishClaim(this.#deps.db.kysely, trx, outcome), {
-        background: true,
-      });
+      const kept = await this.#deps.batcher.write(
+        async (trx) => {
+          const written = await finishClaim(this.#deps.db.kysely, trx, outcome);
+          // Statistics and webhook events commit with the outcome they describe, or not at all.
+          if (written) await this.#deps.events.writeFinished(trx, row, outcome);
+          return written;
+        },
+        { background: true },
+      );
       if (kept) {
         this.stats.finished++;
+        this.#deps.events.afterFinish(outcome);
         if (outcome.email.status === "queued" && outcome.email.runAt <= Date.now()) this.nudge();
       } else {
         this.stats.leaseLost++;
@@ -219,7 +226,7 @@ export class Dispatcher {
   async #onAccountsChanged(tenantId: string): Promise<void> {
     this.#accounts.invalidate(tenantId);
     try {
-      const released = await releaseHeldEmails(this.#deps.batcher, tenantId);
+      const released = await releaseHeldEmails(this.#deps.batcher, tenantId, Date.now(), () => this.nudge());
       if (released > 0) this.#log.info("released held emails", { tenant_id: tenantId, released });
     } catch (err) {
       this.#log.error("releasing held emails failed", { err, tenant_id: tenantId });

@@ -59,19 +59,45 @@ export async function promoteDueScheduled(batcher: WriteBatcher, now = Date.now(
   return Number(r.numUpdatedRows);
 }
 
+/** Held emails released per transaction: a million held emails must not stall every other write. */
+export const RELEASE_CHUNK = 2_000;
+
 /**
  * A tenant's held emails (no account, or accounts at their limits) become due now: called
  * when an account is created, re-activated or has its limits raised. Backoffs are kept.
+ * Released in chunks (in id order, so each chunk starts where the last ended), and
+ * `onChunk` is told after each so sending can start before the last chunk is done.
  */
-export async function releaseHeldEmails(batcher: WriteBatcher, tenantId: string, now = Date.now()): Promise<number> {
-  const r = await batcher.write((trx) =>
-    trx
-      .updateTable("emails")
-      .set({ run_at: now, hold: null, wait_reason: null, updated_at: now })
-      .where("tenant_id", "=", tenantId)
-      .where("status", "=", "queued")
-      .where("hold", "in", ["no_account", "hourly_limit", "daily_limit"])
-      .executeTakeFirst(),
-  );
-  return Number(r.numUpdatedRows);
+export async function releaseHeldEmails(
+  batcher: WriteBatcher,
+  tenantId: string,
+  now = Date.now(),
+  onChunk?: (released: number) => void,
+): Promise<number> {
+  let total = 0;
+  let after = "";
+  for (;;) {
+    const ids = await batcher.write((trx) =>
+      trx
+        .updateTable("emails")
+        .set({ run_at: now, hold: null, wait_reason: null, updated_at: now })
+        .where("id", "in", (eb) =>
+          eb
+            .selectFrom("emails")
+            .select("id")
+            .where("tenant_id", "=", tenantId)
+            .where("status", "=", "queued")
+            .where("id", ">", after)
+            .where("hold", "in", ["no_account", "hourly_limit", "daily_limit"])
+            .orderBy("id")
+            .limit(RELEASE_CHUNK),
+        )
+        .returning("id")
+        .execute(),
+    );
+    total += ids.length;
+    if (ids.length > 0) onChunk?.(ids.length);
+    if (ids.length < RELEASE_CHUNK) return total;
+    for (const r of ids) if (r.id > after) after = r.id;
+  }
 }

@@ -49,6 +49,7 @@ export type EmailView = {
     smtp_code: number | null;
     smtp_account_id: string | null;
     smtp_response: string | null;
+    error_code: string | null;
   }[];
   sent_via: string | null;
   wait_reason: string | null;
