@@ -13,9 +13,9 @@ import { listSenderIdentities } from "../../smtp-accounts";
 import { SuppressionSnapshots } from "../../suppressions";
 import { TenantCache } from "../../tenant-cache";
 import type { AppEnv } from "../env";
-import { bindEmailBatchRoute } from "./batches";
 import { jsonResponse, pageOf, problems, TENANT_SECURITY } from "../openapi";
 import { jsonBody, queryParams } from "../validate";
+import { bindEmailBatchRoute } from "./batches";
 
 const tags = ["Emails"];
 /** Another instance's account change is seen by this one's accept path within this time. */
