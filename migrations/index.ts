@@ -4,9 +4,11 @@ import type { Migration } from "kysely/migration";
 import * as m001 from "./001_foundation";
 import * as m002 from "./002_sending";
 import * as m003 from "./003_content";
+import * as m004 from "./004_observability";
 
 export const migrations: Record<string, Migration> = {
   "001_foundation": m001,
   "002_sending": m002,
   "003_content": m003,
+  "004_observability": m004,
 };

@@ -5,11 +5,13 @@ import type { ApiKeyAuthenticator } from "./api-keys";
 import type { Config } from "./config";
 import type { SecretBox } from "./crypto/secret-box";
 import type { Db } from "./db/database";
+import type { EmailEvents } from "./email-events";
 import type { AppEnv } from "./http/env";
 import { errorHandler, notFoundHandler } from "./http/errors";
 import { apiKeyAuth } from "./http/middleware/auth";
 import { requestBodyLimit } from "./http/middleware/body-limit";
 import { requireJsonBody } from "./http/middleware/content-type";
+import { httpMetrics } from "./http/middleware/http-metrics";
 import { requestId } from "./http/middleware/request-id";
 import { requestLog } from "./http/middleware/request-log";
 import { buildOpenApiDocument } from "./http/openapi";
@@ -19,12 +21,16 @@ import { bindDocsApi } from "./http/routes/docs";
 import { emailsApi } from "./http/routes/emails";
 import { bindHealthApi } from "./http/routes/health";
 import { meApi } from "./http/routes/me";
+import { bindMetricsApi } from "./http/routes/metrics";
 import { smtpAccountsApi } from "./http/routes/smtp-accounts";
+import { queueApi, statsApi } from "./http/routes/stats";
 import { suppressionsApi } from "./http/routes/suppressions";
 import { templatesApi } from "./http/routes/templates";
 import { tenantsApi } from "./http/routes/tenants";
 import { bindUnsubscribeApi } from "./http/routes/unsubscribe";
+import { webhooksApi } from "./http/routes/webhooks";
 import type { Logger } from "./logger";
+import type { Metrics } from "./metrics";
 import type { QueueSignals } from "./queue/signals";
 import type { WriteBatcher } from "./queue/write-batcher";
 import { VERSION } from "./version";
@@ -38,6 +44,9 @@ export interface AppDeps {
   /** Every queue write goes through it (group commit on SQLite). */
   batcher: WriteBatcher;
   signals: QueueSignals;
+  /** Email state changes, recorded for statistics, webhooks and metrics. */
+  events: EmailEvents;
+  metrics: Metrics;
 }
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
@@ -45,7 +54,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.onError(errorHandler(deps.log));
   app.notFound(notFoundHandler);
 
-  app.use(requestId(deps.log), requestLog());
+  app.use(requestId(deps.log), requestLog(), httpMetrics(deps.metrics));
   if (deps.config.corsOrigins.length > 0) {
     const origins = deps.config.corsOrigins;
     app.use(cors({ origin: origins.includes("*") ? "*" : origins, exposeHeaders: ["X-Request-Id", "Retry-After"] }));
@@ -53,6 +62,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use("/v1/*", requestBodyLimit(deps.config), requireJsonBody());
 
   bindHealthApi(app, deps);
+  bindMetricsApi(app, deps);
   bindUnsubscribeApi(app, deps);
   app.route("/v1/tenants", tenantsApi(deps));
 
@@ -65,6 +75,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   tenantScoped("/v1/me", meApi(deps));
   tenantScoped("/v1/smtp-accounts", smtpAccountsApi(deps));
   tenantScoped("/v1/suppressions", suppressionsApi(deps));
+  tenantScoped("/v1/stats", statsApi(deps));
+  tenantScoped("/v1/queue", queueApi(deps));
+  tenantScoped("/v1/webhooks", webhooksApi(deps));
   tenantScoped("/v1/emails", emailsApi(deps));
   tenantScoped("/v1/batches", batchesApi(deps));
   tenantScoped("/v1/templates", templatesApi(deps));

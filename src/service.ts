@@ -7,12 +7,16 @@ import { loadSecretBox } from "./crypto/secret-box";
 import { type Db, openDatabase } from "./db/database";
 import { migrateToLatest } from "./db/migrate";
 import { Dispatcher } from "./dispatch/dispatcher";
+import { EmailEvents } from "./email-events";
 import { largestRequestBody } from "./http/middleware/body-limit";
 import type { Logger } from "./logger";
+import { Metrics } from "./metrics";
 import { QueueSignals } from "./queue/signals";
 import { WriteBatcher } from "./queue/write-batcher";
 import { Scheduler, schedulePruneAttachments, schedulePruneIdempotencyKeys, scheduleQueueJobs } from "./scheduler";
+import { scheduleRollupCompaction } from "./stats";
 import { VERSION } from "./version";
+import { scheduleWebhookLogPruning, WebhookDispatcher } from "./webhooks";
 
 export interface RunningService {
   url: string;
@@ -41,6 +45,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
 
   const db = openConfiguredDatabase(config);
   const { applied } = await migrateToLatest(db);
+  const metrics = new Metrics(db.kysely);
   const deps: AppDeps = {
     config,
     db,
@@ -49,18 +54,25 @@ export async function startService(config: Config, log: Logger): Promise<Running
     secrets: box,
     batcher: new WriteBatcher(db),
     signals: new QueueSignals(),
+    metrics,
+    events: new EmailEvents(metrics, db.dialect),
   };
   const app = createApp(deps);
   const dispatcher = new Dispatcher(deps);
+  const webhookDispatcher = new WebhookDispatcher(deps);
+  deps.events.onWebhooksQueued(() => webhookDispatcher.nudge());
   const scheduler = new Scheduler(db, log.child({ component: "scheduler" }));
   scheduleQueueJobs(scheduler, deps);
   schedulePruneIdempotencyKeys(scheduler, db, log);
+  scheduleWebhookLogPruning(scheduler, deps);
+  scheduleRollupCompaction(scheduler, deps);
   schedulePruneAttachments(scheduler, db, log);
 
   let server: ReturnType<typeof Bun.serve>;
   try {
     scheduler.start();
     dispatcher.start();
+    webhookDispatcher.start();
     server = Bun.serve({
       port: config.port,
       hostname: config.host,
@@ -70,6 +82,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
     });
   } catch (err) {
     await dispatcher.stop(0);
+    await webhookDispatcher.stop(0);
     await scheduler.stop();
     await db.close();
     const code = (err as NodeJS.ErrnoException).code;
@@ -102,6 +115,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
     stop: async () => {
       await server.stop();
       await dispatcher.stop();
+      await webhookDispatcher.stop();
       await scheduler.stop();
       await deps.batcher.drain();
       await db.close();

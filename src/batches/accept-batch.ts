@@ -134,6 +134,20 @@ export async function acceptBatch(
         const links = withFiles.map((p) => ({ emailId: p.row.id, refs: p.attachments }));
         await linkEmailAttachments(trx, tenantId, links, now, deps.config.attachmentTtlMs);
       }
+      for (const [i, p] of prepared.entries()) {
+        await deps.events.writeAccepted(trx, {
+          id: p.row.id,
+          tenantId,
+          status: p.body.status,
+          req: requests[i]!,
+          recipients: p.recipients,
+          tags: p.tags,
+          now,
+          scheduledAt: p.row.scheduled_at ?? null,
+          waitReason: p.row.wait_reason ?? null,
+          subject: p.row.subject,
+        });
+      }
       const response = { status: 202, body };
       if (idempotencyKey) {
         await storeIdempotentResponse(trx, {
@@ -156,6 +170,7 @@ export async function acceptBatch(
     });
 
   if ("replay" in outcome) return { response: outcome.replay, replayed: true };
+  for (const p of prepared) deps.events.afterAccept(p.body.status);
   if (prepared.some((p) => p.dueNow)) deps.onQueued?.();
   return { response: outcome.response, quota: outcome.quota, replayed: false };
 }

@@ -4,6 +4,7 @@
 // an email claimed just before a pause (or retried after it) waits too.
 import type { Kysely } from "kysely";
 import type { BatchStatus, Database, EmailStatus } from "../db/schema";
+import type { EmailEvents } from "../email-events";
 import { conflict, notFound } from "../errors";
 import { decodeCursor, type Page, type PageRequest, pageSize } from "../pagination";
 import type { FinishClaim } from "../queue/finish-claim";
@@ -39,6 +40,7 @@ export interface Batch {
 export interface BatchDeps {
   db: { kysely: Kysely<Database> };
   batcher: WriteBatcher;
+  events: EmailEvents;
   /** Told after a resume released emails, to wake the dispatcher. */
   onQueued?: () => void;
 }
@@ -137,13 +139,16 @@ export async function resumeBatch(deps: BatchDeps, tenantId: string, id: string)
 /** Cancels every email of the batch not yet handed to SMTP; emails being sent finish. */
 export async function cancelBatch(deps: BatchDeps, tenantId: string, id: string): Promise<Batch> {
   const now = Date.now();
-  await deps.batcher.write(async (trx) => {
+  const cancelled = await deps.batcher.write(async (trx) => {
     const row = await selectBatch(trx, tenantId, id);
     if (!row) throw notFound("batch");
-    if (row.status === "cancelled") return;
+    if (row.status === "cancelled") return 0;
     await setBatchStatus(trx, tenantId, id, ["active", "paused"], "cancelled", now);
-    await cancelBatchEmails(trx, id, now);
+    const rows = await cancelBatchEmails(trx, id, now);
+    for (const email of rows) await deps.events.writeCancelled(trx, email);
+    return rows.length;
   });
+  for (let i = 0; i < cancelled; i++) deps.events.afterCancel();
   return getBatch(deps.db.kysely, tenantId, id);
 }
 

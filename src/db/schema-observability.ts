@@ -6,7 +6,9 @@ type Immutable<T> = ColumnType<T, T, never>;
 type Counter = ColumnType<number, number | undefined, number>;
 
 /** Accept-to-250 latency cells; bounds in src/stats/latency-histogram.ts. */
-export type LatencyColumn = `lat_${"0" | "1"}${"0" | "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9"}` | `lat_2${"0" | "1" | "2" | "3" | "4" | "5"}`;
+export type LatencyColumn =
+  | `lat_${"0" | "1"}${"0" | "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9"}`
+  | `lat_2${"0" | "1" | "2" | "3" | "4" | "5"}`;
 
 export type StatsRollupsTable = {
   tenant_id: Immutable<string>;
@@ -16,13 +18,14 @@ export type StatsRollupsTable = {
   bucket_hour: Immutable<number>;
   /** '' when no account is involved yet (accepted, cancelled before sending). */
   smtp_account_id: Immutable<string>;
+  /** Spreads concurrent updates of one hour on Postgres; folded into 0 once the hour is over. */
+  shard: ColumnType<number, number | undefined, never>;
   accepted: Counter;
   sent: Counter;
   failed: Counter;
   deferred: Counter;
   suppressed: Counter;
   cancelled: Counter;
-  latency_ms_sum: Counter;
 } & Record<LatencyColumn, Counter>;
 
 export interface WebhookEndpointsTable {

@@ -7,6 +7,7 @@ import type { Config } from "../config";
 import type { SecretBox } from "../crypto/secret-box";
 import type { Db } from "../db/database";
 import { reusableInsert } from "../db/reusable-query";
+import type { EmailEvents } from "../email-events";
 import { newId } from "../ids";
 import { isUniqueViolation, type WriteBatcher } from "../queue/write-batcher";
 import type { SenderIdentity } from "../smtp-accounts";
@@ -29,6 +30,8 @@ export interface AcceptDeps {
   secrets: SecretBox;
   /** Told after a commit that queued something, to wake the dispatcher. */
   onQueued?: () => void;
+  /** Counts the acceptance in the statistics and queues its webhook event, in its transaction. */
+  events: EmailEvents;
   /** The tenant's accounts and whom they may send as (cached: read on every accept). */
   senders(tenantId: string): Promise<SenderIdentity[]>;
   /** Which recipients are on the tenant's suppression list (may be seconds stale: sending re-checks). */
@@ -97,6 +100,18 @@ export async function acceptEmail(
           .values(tags.map((tag) => ({ email_id: id, tenant_id: tenantId, tag })))
           .execute();
       }
+      await deps.events.writeAccepted(trx, {
+        id,
+        tenantId,
+        status: body.status,
+        req,
+        recipients: email.recipients,
+        tags,
+        now,
+        scheduledAt: email.row.scheduled_at ?? null,
+        waitReason: email.row.wait_reason ?? null,
+        subject: content.subject,
+      });
       const response = { status: 202, body };
       if (idempotencyKey) {
         await storeIdempotentResponse(trx, {
@@ -119,6 +134,7 @@ export async function acceptEmail(
     });
 
   if ("replay" in outcome) return { response: outcome.replay, replayed: true };
+  deps.events.afterAccept(body.status);
   if (email.dueNow) deps.onQueued?.();
   return { response: outcome.response, quota: outcome.quota, replayed: false };
 }

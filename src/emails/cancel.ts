@@ -1,13 +1,14 @@
 // Cancelling: only while nothing has been handed to SMTP (scheduled or queued).
 import type { Kysely } from "kysely";
 import type { Database } from "../db/schema";
+import type { EmailEvents } from "../email-events";
 import { conflict, notFound } from "../errors";
 import type { WriteBatcher } from "../queue/write-batcher";
 import { getEmail } from "./read";
 import type { EmailResource } from "./resource";
 
 export async function cancelEmail(
-  deps: { db: { kysely: Kysely<Database> }; batcher: WriteBatcher },
+  deps: { db: { kysely: Kysely<Database> }; batcher: WriteBatcher; events: EmailEvents },
   tenantId: string,
   id: string,
 ): Promise<EmailResource> {
@@ -19,9 +20,12 @@ export async function cancelEmail(
       .where("id", "=", id)
       .where("tenant_id", "=", tenantId)
       .where("status", "in", ["scheduled", "queued"])
+      .returningAll()
       .executeTakeFirst();
-    return Number(r.numUpdatedRows);
+    if (r) await deps.events.writeCancelled(trx, r);
+    return r ? 1 : 0;
   });
+  if (changed > 0) deps.events.afterCancel();
   const email = await getEmail(deps.db.kysely, tenantId, id).catch(() => {
     throw notFound("email");
   });

@@ -9,5 +9,7 @@ export interface AppEnv {
     apiKey: AuthenticatedKey;
     tenantId: string;
     log: Logger;
+    /** The email a request accepted, for its log line. */
+    emailId: string;
   };
 }

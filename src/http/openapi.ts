@@ -2,6 +2,7 @@
 import type { Hono } from "hono";
 import { generateSpecs, resolver } from "hono-openapi";
 import * as v from "valibot";
+import { emailEventWebhooks } from "../webhooks/openapi";
 import type { AppEnv } from "./env";
 
 export const ProblemSchema = v.pipe(
@@ -83,6 +84,7 @@ export async function buildOpenApiDocument(app: Hono<AppEnv>, version: string) {
           "Self-hosted email sending. Authenticate with your API key in the `X-API-Key` header " +
           "(or `Authorization: Bearer`). Errors are RFC 9457 `application/problem+json`.",
       },
+      webhooks: emailEventWebhooks(),
       components: {
         securitySchemes: {
           ApiKey: { type: "apiKey", in: "header", name: "X-API-Key", description: "A tenant's API key (`ph_…`)." },
@@ -93,6 +95,7 @@ export async function buildOpenApiDocument(app: Hono<AppEnv>, version: string) {
             name: "X-API-Key",
             description: "The operator's POSTHORN_ADMIN_KEY (tenant and key management).",
           },
+          MetricsToken: { type: "http", scheme: "bearer", description: "POSTHORN_METRICS_TOKEN, when set." },
         },
       },
     },

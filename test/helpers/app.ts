@@ -3,11 +3,14 @@ import { ApiKeyAuthenticator, createApiKey } from "../../src/api-keys";
 import { type AppDeps, createApp } from "../../src/app";
 import { loadSecretBox } from "../../src/crypto/secret-box";
 import { Dispatcher } from "../../src/dispatch/dispatcher";
+import { EmailEvents } from "../../src/email-events";
 import { createLogger } from "../../src/logger";
+import { Metrics } from "../../src/metrics";
 import { QueueSignals } from "../../src/queue/signals";
 import { WriteBatcher } from "../../src/queue/write-batcher";
 import { Scheduler, scheduleQueueJobs } from "../../src/scheduler";
 import { createTenant } from "../../src/tenants";
+import { WebhookDispatcher } from "../../src/webhooks";
 import { TEST_ADMIN_KEY, type TempDatabase, tempDatabase } from "./db";
 
 export interface TestApp {
@@ -51,6 +54,7 @@ export async function createTestApp(
   const temp = await tempDatabase({ POSTHORN_LOG_LEVEL: "debug", ...(opts.dispatch ? SENDING_ENV : {}), ...env });
   const logs: Record<string, unknown>[] = [];
   const log = createLogger("debug", (line) => logs.push(JSON.parse(line)));
+  const metrics = new Metrics(temp.db.kysely);
   const deps: AppDeps = {
     config: temp.config,
     db: temp.db,
@@ -59,10 +63,16 @@ export async function createTestApp(
     secrets: loadSecretBox(temp.config).box,
     batcher: new WriteBatcher(temp.db),
     signals: new QueueSignals(),
+    metrics,
+    events: new EmailEvents(metrics, temp.db.dialect),
   };
   const app = createApp(deps);
   const dispatcher = opts.dispatch ? new Dispatcher(deps) : undefined;
   dispatcher?.start();
+  // Webhook events are sent wherever emails are.
+  const webhookDispatcher = opts.dispatch ? new WebhookDispatcher(deps) : undefined;
+  if (webhookDispatcher) deps.events.onWebhooksQueued(() => webhookDispatcher.nudge());
+  webhookDispatcher?.start();
   const scheduler = opts.scheduler ? scheduleQueueJobs(new Scheduler(temp.db, log), deps) : undefined;
   scheduler?.start();
 
@@ -92,6 +102,7 @@ export async function createTestApp(
     close: async () => {
       await scheduler?.stop();
       await dispatcher?.stop(1000);
+      await webhookDispatcher?.stop(1000);
       await temp.cleanup();
     },
   };

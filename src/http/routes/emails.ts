@@ -41,6 +41,7 @@ export function emailsApi(deps: AppDeps) {
     config: deps.config,
     secrets: deps.secrets,
     onQueued: () => deps.signals.emailQueued(),
+    events: deps.events,
     senders: (tenantId) => senders.get(tenantId),
     suppressed: (tenantId, emails) => suppressions.suppressedAmong(tenantId, emails),
   };
@@ -68,6 +69,7 @@ export function emailsApi(deps: AppDeps) {
       const result = await acceptEmail(acceptDeps, c.get("apiKey"), c.req.valid("json"), idem);
       if (result.quota) for (const [k, v] of Object.entries(quotaHeaders(result.quota))) c.header(k, v);
       if (result.replayed) c.header("Idempotent-Replayed", "true");
+      c.set("emailId", (result.response.body as { id: string }).id);
       return c.json(result.response.body as object, result.response.status as 202);
     },
   );

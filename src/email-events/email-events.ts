@@ -1,0 +1,222 @@
+// What happens to an email, recorded where it happens. Inside the write unit that changes an
+// email's state (accept, finishing a claim, cancel) the `write*` methods add the change to the
+// hourly statistics and queue its webhook deliveries, so both commit with the change or not at
+// all. After that unit committed, the `after*` methods count it in the in-process metrics and
+// wake the webhook sender (never before: a unit may be rolled back and run again).
+import type { Kysely } from "kysely";
+import type { DialectName } from "../db/database";
+import type { Database, EmailStatus } from "../db/schema";
+import type { EmailRow } from "../emails/resource";
+import type { Metrics } from "../metrics";
+import type { FinishClaim } from "../queue/finish-claim";
+import { POSTGRES_ROLLUP_SHARDS, type RollupCounter, recordRollup } from "../stats";
+import {
+  type EmailEventType,
+  type EmailSnapshot,
+  type EventRecipient,
+  emailEventPayload,
+  WebhookOutbox,
+} from "../webhooks";
+
+const FINAL: readonly EmailStatus[] = ["sent", "failed", "suppressed", "cancelled"];
+
+export class EmailEvents {
+  readonly outbox = new WebhookOutbox();
+  readonly #webhooksQueued = new Set<() => void>();
+
+  readonly #shards: number;
+
+  constructor(
+    private readonly metrics: Metrics,
+    dialect: DialectName,
+  ) {
+    this.#shards = dialect === "postgres" ? POSTGRES_ROLLUP_SHARDS : 1;
+  }
+
+  /** The rollup shard a change goes to (rollups.ts says why Postgres spreads them). */
+  #shard(): number {
+    return this.#shards === 1 ? 0 : Math.floor(Math.random() * this.#shards);
+  }
+
+  /** In the accept unit, after the email's row is written. */
+  async writeAccepted(trx: Kysely<Database>, accepted: AcceptedEmail): Promise<void> {
+    const email = acceptedSnapshot(accepted);
+    const suppressed = email.status === "suppressed";
+    await recordRollup(trx, {
+      tenantId: email.tenantId,
+      at: email.createdAt,
+      smtpAccountId: null,
+      tags: email.tags,
+      counts: suppressed ? { accepted: 1, suppressed: 1 } : { accepted: 1 },
+      shard: this.#shard(),
+    });
+    await this.#enqueue(trx, suppressed ? "email.suppressed" : "email.queued", email, email.createdAt);
+  }
+
+  /** In the unit that wrote a claim's outcome (only when finishClaim kept it). */
+  async writeFinished(trx: Kysely<Database>, row: EmailRow, finish: FinishClaim): Promise<void> {
+    const e = finish.email;
+    const type = eventOf(finish);
+    const counts: Partial<Record<RollupCounter, number>> = {};
+    if (FINAL.includes(e.status)) counts[e.status as RollupCounter] = 1;
+    if (finish.attempt?.outcome === "deferred") counts.deferred = 1;
+    const tags = JSON.parse(row.tags_json) as string[];
+    await recordRollup(trx, {
+      tenantId: row.tenant_id,
+      at: finish.now,
+      smtpAccountId: e.smtpAccountId,
+      tags,
+      counts,
+      shard: this.#shard(),
+      // From the moment it was due (acceptance, or its scheduled time) to its first 250.
+      ...(e.status === "sent" ? { latencyMs: (e.sentAt ?? finish.now) - (row.scheduled_at ?? row.created_at) } : {}),
+    });
+    if (!type) return;
+    await this.#enqueue(
+      trx,
+      type,
+      {
+        ...snapshotOf(row, tags),
+        status: e.status,
+        recipients: JSON.parse(e.recipientsJson),
+        smtpAccountId: e.smtpAccountId,
+        attempts: row.attempts + (e.countsAsAttempt ? 1 : 0),
+        sentAt: e.sentAt,
+        completedAt: e.completedAt,
+        nextAttemptAt: e.status === "queued" ? e.runAt : null,
+        reason: e.lastError ?? e.waitReason,
+      },
+      finish.now,
+    );
+  }
+
+  /** In the cancel unit, with the row as the cancel left it. */
+  async writeCancelled(trx: Kysely<Database>, row: EmailRow): Promise<void> {
+    const tags = JSON.parse(row.tags_json) as string[];
+    const at = row.completed_at ?? row.updated_at;
+    await recordRollup(trx, {
+      tenantId: row.tenant_id,
+      at,
+      smtpAccountId: null,
+      tags,
+      counts: { cancelled: 1 },
+      shard: this.#shard(),
+    });
+    await this.#enqueue(trx, "email.cancelled", snapshotOf(row, tags), at);
+  }
+
+  /** After the accept unit committed. */
+  afterAccept(status: EmailStatus): void {
+    this.metrics.emailsAccepted.inc();
+    if (status === "suppressed") this.metrics.emailsFinished.inc({ status });
+    this.#wakeWebhooks();
+  }
+
+  /** After a claim's outcome committed (and was kept). */
+  afterFinish(finish: FinishClaim): void {
+    if (FINAL.includes(finish.email.status)) this.metrics.emailsFinished.inc({ status: finish.email.status });
+    if (finish.attempt) {
+      const a = finish.attempt;
+      this.metrics.smtpAttempt(a.smtpAccountId, a.outcome, a.durationMs);
+    }
+    this.#wakeWebhooks();
+  }
+
+  /** After a cancel committed. */
+  afterCancel(): void {
+    this.metrics.emailsFinished.inc({ status: "cancelled" });
+    this.#wakeWebhooks();
+  }
+
+  /** Called when deliveries were queued and committed (the webhook dispatcher's nudge). */
+  onWebhooksQueued(fn: () => void): () => void {
+    this.#webhooksQueued.add(fn);
+    return () => this.#webhooksQueued.delete(fn);
+  }
+
+  #wakeWebhooks(): void {
+    if (!this.outbox.takeEnqueued()) return;
+    for (const fn of this.#webhooksQueued) fn();
+  }
+
+  #enqueue(trx: Kysely<Database>, type: EmailEventType, email: EmailSnapshot, at: number): Promise<number> {
+    return this.outbox.enqueue(trx, {
+      tenantId: email.tenantId,
+      type,
+      emailId: email.id,
+      at,
+      payload: () => emailEventPayload(type, email, at),
+    });
+  }
+}
+
+/** The event a claim's outcome is: final states, or a retry after an attempt; a hold is none. */
+function eventOf(finish: FinishClaim): EmailEventType | undefined {
+  const s = finish.email.status;
+  if (s === "sent" || s === "failed" || s === "suppressed") return `email.${s}`;
+  if (s === "queued" && finish.email.countsAsAttempt) return "email.deferred";
+  return undefined;
+}
+
+/** What the accept path knows of an email it is writing. */
+export interface AcceptedEmail {
+  id: string;
+  tenantId: string;
+  status: EmailStatus;
+  req: {
+    from?: { email: string };
+    subject?: string;
+    metadata?: Record<string, string>;
+    smtp_account_id?: string;
+  };
+  recipients: EventRecipient[];
+  tags: string[];
+  now: number;
+  scheduledAt: number | null;
+  waitReason: string | null;
+  /** The subject as sent, when it is not the request's own (rendered from a template). */
+  subject?: string;
+}
+
+function acceptedSnapshot(a: AcceptedEmail): EmailSnapshot {
+  return {
+    id: a.id,
+    tenantId: a.tenantId,
+    status: a.status,
+    fromEmail: a.req.from?.email ?? null,
+    subject: a.subject ?? a.req.subject ?? "",
+    recipients: a.recipients,
+    tags: a.tags,
+    metadata: a.req.metadata ?? {},
+    smtpAccountId: a.req.smtp_account_id ?? null,
+    attempts: 0,
+    createdAt: a.now,
+    scheduledAt: a.scheduledAt,
+    sentAt: null,
+    completedAt: a.status === "suppressed" ? a.now : null,
+    nextAttemptAt: null,
+    reason: a.waitReason,
+  };
+}
+
+/** An email row as an event tells of it. */
+export function snapshotOf(row: EmailRow, tags = JSON.parse(row.tags_json) as string[]): EmailSnapshot {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    status: row.status,
+    fromEmail: row.from_email,
+    subject: row.subject,
+    recipients: JSON.parse(row.recipients_json),
+    tags,
+    metadata: JSON.parse(row.metadata_json),
+    smtpAccountId: row.smtp_account_id ?? row.pinned_smtp_account_id,
+    attempts: row.attempts,
+    createdAt: row.created_at,
+    scheduledAt: row.scheduled_at,
+    sentAt: row.sent_at,
+    completedAt: row.completed_at,
+    nextAttemptAt: null,
+    reason: row.last_error,
+  };
+}

@@ -1,0 +1,2 @@
+// Email state changes recorded for statistics, webhooks and metrics. The module's public surface.
+export { type AcceptedEmail, EmailEvents, snapshotOf } from "./email-events";

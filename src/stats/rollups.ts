@@ -1,0 +1,94 @@
+// Keeping the hourly rollups: one upsert per email state change, in the transaction that makes
+// the change, so statistics never disagree with the emails and never scan them. The row for
+// the whole hour (tag '') and one row per tag go in the same multi-row statement, each counter
+// added with `x = x + excluded.x` (the same SQL on SQLite and Postgres). The statement is
+// built by Kysely once per shape (which counters, how many rows) and reused with new values.
+//
+// On Postgres concurrent transactions run side by side, and every accept of a tenant in one
+// hour would update the same row: each waits for the previous one's COMMIT on that row lock
+// (measured: 3,100 → 1,400 accepts/s at 64 in flight). So each change goes to one of a few
+// shards of the row, picked at random; reads sum them, and once an hour is over the
+// compaction job folds them back into one row. SQLite has one writer: always shard 0.
+import { CompiledQuery, type Kysely } from "kysely";
+import type { Database } from "../db/schema";
+import type { LatencyColumn } from "../db/schema-observability";
+import { hourWindowStart } from "../scheduler/windows";
+import { LATENCY_COLUMNS, latencyCell } from "./latency-histogram";
+
+export const ROLLUP_COUNTERS = ["accepted", "sent", "failed", "deferred", "suppressed", "cancelled"] as const;
+export type RollupCounter = (typeof ROLLUP_COUNTERS)[number];
+
+type CountColumn = RollupCounter | LatencyColumn;
+const KEY_COLUMNS = ["tenant_id", "tag", "bucket_hour", "smtp_account_id", "shard"] as const;
+
+/** Rows per (tenant, tag, hour, account) that concurrent Postgres transactions spread over. */
+export const POSTGRES_ROLLUP_SHARDS = 8;
+
+export interface RollupChange {
+  tenantId: string;
+  /** When it happened (ms): the UTC hour it is counted in. */
+  at: number;
+  /** The account involved, if any. */
+  smtpAccountId: string | null;
+  /** The email's tags: each gets its own row besides the hour's total. */
+  tags: readonly string[];
+  counts: Partial<Record<RollupCounter, number>>;
+  /** Accept-to-250 latency of a sent email (ms). */
+  latencyMs?: number;
+  /** Which of the row's shards takes the change (0 on SQLite). */
+  shard: number;
+}
+
+const compiledByShape = new Map<string, string>();
+
+export async function recordRollup(trx: Kysely<Database>, change: RollupChange): Promise<void> {
+  const added: Partial<Record<CountColumn, number>> = {};
+  for (const c of ROLLUP_COUNTERS) {
+    const n = change.counts[c];
+    if (n) added[c] = n;
+  }
+  if (change.latencyMs !== undefined) {
+    added[LATENCY_COLUMNS[latencyCell(Math.max(change.latencyMs, 0))]!] = 1;
+  }
+  const counters = Object.keys(added) as CountColumn[];
+  if (counters.length === 0) return;
+
+  const bucketHour = hourWindowStart(change.at);
+  const account = change.smtpAccountId ?? "";
+  // Keys in KEY_COLUMNS order, so the parameters below line up with the compiled statement.
+  // Sorted, so concurrent transactions lock a change's rows in one order (no deadlocks on Postgres).
+  const rows = ["", ...[...new Set(change.tags)].sort()].map((tag) => ({
+    tenant_id: change.tenantId,
+    tag,
+    bucket_hour: bucketHour,
+    smtp_account_id: account,
+    shard: change.shard,
+    ...added,
+  }));
+  const params = rows.flatMap((row) => [...KEY_COLUMNS, ...counters].map((c) => row[c as keyof typeof row]));
+
+  const shape = `${counters.join(",")}|${rows.length}`;
+  let text = compiledByShape.get(shape);
+  if (text === undefined) {
+    const query = trx
+      .insertInto("stats_rollups")
+      .values(rows as never)
+      .onConflict((oc) =>
+        oc
+          .columns([...KEY_COLUMNS])
+          .doUpdateSet((eb) =>
+            Object.fromEntries(
+              counters.map((c) => [c, eb(eb.ref(`stats_rollups.${c}`), "+", eb.ref(`excluded.${c}`))]),
+            ),
+          ),
+      )
+      .compile();
+    // The reused text is only right if Kysely laid out the values row by row, column by column.
+    if (JSON.stringify(query.parameters) !== JSON.stringify(params)) {
+      throw new Error("stats rollup upsert: unexpected parameter layout");
+    }
+    text = query.sql;
+    compiledByShape.set(shape, text);
+  }
+  await trx.executeQuery(CompiledQuery.raw(text, params));
+}

@@ -1,0 +1,78 @@
+// Every query on webhook_endpoints, scoped by tenant: another tenant's id simply finds nothing.
+import type { Insertable, Kysely, Selectable, Updateable } from "kysely";
+import type { Database } from "../db/schema";
+import type { WebhookEndpointsTable } from "../db/schema-observability";
+
+export type WebhookEndpointRow = Selectable<WebhookEndpointsTable>;
+
+export function selectEndpoint(db: Kysely<Database>, tenantId: string, id: string) {
+  return db
+    .selectFrom("webhook_endpoints")
+    .selectAll()
+    .where("tenant_id", "=", tenantId)
+    .where("id", "=", id)
+    .executeTakeFirst();
+}
+
+/** By id alone: for the dispatcher, which holds a delivery of that endpoint. */
+export function selectEndpointById(db: Kysely<Database>, id: string) {
+  return db.selectFrom("webhook_endpoints").selectAll().where("id", "=", id).executeTakeFirst();
+}
+
+export function selectEndpointPage(db: Kysely<Database>, tenantId: string, afterId: string | undefined, limit: number) {
+  let q = db
+    .selectFrom("webhook_endpoints")
+    .selectAll()
+    .where("tenant_id", "=", tenantId)
+    .orderBy("id", "desc")
+    .limit(limit + 1);
+  if (afterId) q = q.where("id", "<", afterId);
+  return q.execute();
+}
+
+export async function countEndpoints(db: Kysely<Database>, tenantId: string): Promise<number> {
+  const row = await db
+    .selectFrom("webhook_endpoints")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("tenant_id", "=", tenantId)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** The tenant's active endpoints and what they subscribe to: read on the hot path (cached). */
+export function selectActiveSubscriptions(db: Kysely<Database>, tenantId: string) {
+  return db
+    .selectFrom("webhook_endpoints")
+    .select(["id", "events_json"])
+    .where("tenant_id", "=", tenantId)
+    .where("active", "=", 1)
+    .execute();
+}
+
+export async function insertEndpoint(db: Kysely<Database>, row: Insertable<WebhookEndpointsTable>): Promise<void> {
+  await db.insertInto("webhook_endpoints").values(row).execute();
+}
+
+export async function updateEndpoint(
+  db: Kysely<Database>,
+  tenantId: string,
+  id: string,
+  set: Updateable<WebhookEndpointsTable>,
+): Promise<boolean> {
+  const r = await db
+    .updateTable("webhook_endpoints")
+    .set(set)
+    .where("tenant_id", "=", tenantId)
+    .where("id", "=", id)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+export async function deleteEndpoint(db: Kysely<Database>, tenantId: string, id: string): Promise<boolean> {
+  const r = await db
+    .deleteFrom("webhook_endpoints")
+    .where("tenant_id", "=", tenantId)
+    .where("id", "=", id)
+    .executeTakeFirst();
+  return Number(r.numDeletedRows) === 1;
+}
