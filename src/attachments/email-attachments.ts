@@ -94,8 +94,11 @@ export function attachmentFinder(db: Kysely<Database>, tenantId: string) {
   };
 }
 
-/** Inline files already checked in this request, by name and base64 text (a batch repeats its defaults). */
-export type CheckedInline = Map<string, CheckedFile | FieldIssue>;
+/**
+ * Inline files already checked in this request, by base64 text and then name: a batch repeats its
+ * defaults' attachments in every email, and the same string is hashed once, not once per email.
+ */
+export type CheckedInline = Map<string, Map<string, CheckedFile | FieldIssue>>;
 
 /** The email's attachments, checked; throws one 422 naming every refused one. */
 export async function prepareEmailAttachments(
@@ -128,12 +131,17 @@ export async function prepareEmailAttachments(
       else issues.push({ field: `attachments[${i}].attachment_id`, message: "no such attachment" });
       continue;
     }
-    const memoKey = `${a.filename}\0${a.content}`;
-    let file = opts.checked?.get(memoKey);
+    const content = a.content as string;
+    const filename = a.filename as string;
+    let byName = opts.checked?.get(content);
+    let file = byName?.get(filename);
     if (!file) {
-      const bytes = Buffer.from(a.content as string, "base64");
-      file = await checkFile(bytes, a.filename as string, `attachments[${i}]`, opts.maxBytes);
-      opts.checked?.set(memoKey, file);
+      file = await checkFile(Buffer.from(content, "base64"), filename, `attachments[${i}]`, opts.maxBytes);
+      if (opts.checked) {
+        byName ??= new Map();
+        byName.set(filename, file);
+        opts.checked.set(content, byName);
+      }
     }
     if ("message" in file) issues.push({ ...file, field: `attachments[${i}]` });
     else refs.push({ file, contentId });

@@ -187,6 +187,30 @@ describe(`attachments (${TEST_DIALECT})`, () => {
     expect(((await exe.json()) as Json).field).toBe("attachments[0]");
   });
 
+  it("stores a batch's shared inline file once for all its emails", async () => {
+    const { key: k } = await t.createTenantWithKey("Batch files");
+    const before = await countRows("attachments");
+    const res = await t.request("POST", "/v1/emails/batch", {
+      key: k,
+      json: {
+        defaults: {
+          subject: "Terms",
+          text: "Attached",
+          attachments: [{ filename: "terms.pdf", content: PDF.toString("base64") }],
+        },
+        emails: [{ to: ["a@example.com"] }, { to: ["b@example.com"] }, { to: ["c@example.com"] }],
+      },
+    });
+    expect(res.status).toBe(202);
+    expect(await countRows("attachments")).toBe(before + 1);
+    const ids = ((await res.json()) as Json).emails.map((e: Json) => e.id);
+    for (const id of ids) {
+      expect(((await (await t.request("GET", `/v1/emails/${id}`, { key: k })).json()) as Json).attachment_count).toBe(
+        1,
+      );
+    }
+  });
+
   it("refuses to delete a file a waiting email uses, and expires uploads no email references", async () => {
     const { key: k } = await t.createTenantWithKey("Expiry");
     const [used, unused] = (
