@@ -1,7 +1,6 @@
 // Statistics rollups, webhook endpoints and their durable delivery queue (the outbox) with an
 // attempt log. Frozen: change the schema in a new migration.
-import type { Kysely } from "kysely";
-import { sql } from "kysely";
+import { type Kysely, SqliteAdapter, sql } from "kysely";
 
 /** Accept-to-250 latency histogram cells, lat_00 … lat_25 (bounds in src/stats/latency-histogram.ts). */
 const LATENCY_BUCKETS = 26;
@@ -29,9 +28,17 @@ export async function up(db: Kysely<any>): Promise<void> {
     rollups = rollups.addColumn(`lat_${String(i).padStart(2, "0")}`, "integer", (c) => c.notNull().defaultTo(0));
   }
   // Key order serves the reads: a tenant, the untagged total (or one tag), a range of hours.
-  await rollups
-    .addPrimaryKeyConstraint("stats_rollups_pk", ["tenant_id", "tag", "bucket_hour", "smtp_account_id", "shard"])
-    .execute();
+  rollups = rollups.addPrimaryKeyConstraint("stats_rollups_pk", [
+    "tenant_id",
+    "tag",
+    "bucket_hour",
+    "smtp_account_id",
+    "shard",
+  ]);
+  // On SQLite the rows are stored in key order (no separate rowid table to look each one up
+  // in): a year of one tenant's hours is one contiguous read.
+  if (db.getExecutor().adapter instanceof SqliteAdapter) rollups = rollups.modifyEnd(sql`without rowid`);
+  await rollups.execute();
 
   await db.schema
     .createTable("webhook_endpoints")

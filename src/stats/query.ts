@@ -101,7 +101,8 @@ function statsRange(q: StatsQuery, groupBy: StatsGroupBy): { from: number; to: n
   const to = Math.ceil(toRaw / HOUR_MS) * HOUR_MS;
   if (to <= from) throw validationFailed("to", "must be after from");
   if (to - from > MAX_STATS_RANGE_MS) throw validationFailed("from", "the range may cover at most 400 days");
-  if (groupBy === "hour" && (to - from) / HOUR_MS > MAX_HOURLY_BUCKETS) {
+  // An hour of slack: "the last 31 days" asked a moment after its `from` was computed still fits.
+  if (groupBy === "hour" && toRaw - fromRaw > (MAX_HOURLY_BUCKETS + 1) * HOUR_MS) {
     throw validationFailed("group_by", `hourly figures cover at most ${MAX_HOURLY_BUCKETS / 24} days; use day`);
   }
   return { from, to };
