@@ -4,26 +4,17 @@
 // the quota for every email, the batch row and all email rows in multi-row inserts — commits
 // the lot before the caller hears 202.
 import type { AuthenticatedKey } from "../api-keys";
-import { linkEmailAttachments } from "../attachments";
 import { reusableInsert } from "../db/reusable-query";
 import type { AcceptDeps, AcceptResult } from "../emails/accept";
 import { contentContext, resolveContent } from "../emails/content";
-import {
-  findIdempotentResponse,
-  requestHash,
-  type StoredResponse,
-  storeIdempotentResponse,
-} from "../emails/idempotency";
+import { requestHash } from "../emails/idempotency";
 import { type PreparedEmail, prepareEmail, recipientsOf } from "../emails/prepare-email";
-import { consumeDailyQuota, type QuotaState } from "../emails/quota";
+import { storeAccepted } from "../emails/store-accepted";
 import { type FieldIssue, PosthornError, validationFailed } from "../errors";
 import { newId } from "../ids";
-import { isUniqueViolation } from "../queue/write-batcher";
 import { validationError } from "../validation";
 import { completeBatchEmails, inBatch, type SendBatchRequest } from "./batch-request";
 
-/** Rows per multi-row INSERT: ~40 columns × 200 stays far below either database's parameter limit. */
-const ROWS_PER_INSERT = 200;
 const insertBatchRow = reusableInsert("batches");
 
 export async function acceptBatch(
@@ -96,19 +87,14 @@ export async function acceptBatch(
     created_at: new Date(now).toISOString(),
     emails: prepared.map((p) => p.body),
   };
-  const hash = idempotencyKey ? requestHash(request) : "";
 
-  type Outcome = { replay: StoredResponse } | { response: StoredResponse; quota: QuotaState | undefined };
-  const outcome = await deps.batcher
-    .write<Outcome>(async (trx) => {
-      if (idempotencyKey) {
-        const prior = await findIdempotentResponse(trx, tenantId, idempotencyKey, hash, now);
-        if (prior) return { replay: prior };
-      }
-      const quota =
-        key.dailyLimit !== null
-          ? await consumeDailyQuota(trx, { id: key.id, dailyLimit: key.dailyLimit }, prepared.length, now)
-          : undefined;
+  return storeAccepted(deps, {
+    key,
+    now,
+    emails: prepared.map((p, i) => ({ ...p, request: requests[i]! })),
+    body,
+    idempotency: idempotencyKey ? { key: idempotencyKey, hash: requestHash(request) } : undefined,
+    writeFirst: async (trx) => {
       await trx.executeQuery(
         insertBatchRow(deps.db.kysely)({
           id: batchId,
@@ -120,57 +106,6 @@ export async function acceptBatch(
           updated_at: now,
         }),
       );
-      for (let i = 0; i < prepared.length; i += ROWS_PER_INSERT) {
-        const chunk = prepared.slice(i, i + ROWS_PER_INSERT);
-        await trx
-          .insertInto("emails")
-          .values(chunk.map((p) => p.row))
-          .execute();
-        const tags = chunk.flatMap((p) => p.tags.map((tag) => ({ email_id: p.row.id, tenant_id: tenantId, tag })));
-        if (tags.length > 0) await trx.insertInto("email_tags").values(tags).execute();
-      }
-      const withFiles = prepared.filter((p) => p.attachments.length > 0);
-      if (withFiles.length > 0) {
-        const links = withFiles.map((p) => ({ emailId: p.row.id, refs: p.attachments }));
-        await linkEmailAttachments(trx, tenantId, links, now, deps.config.attachmentTtlMs);
-      }
-      for (const [i, p] of prepared.entries()) {
-        await deps.events.writeAccepted(trx, {
-          id: p.row.id,
-          tenantId,
-          status: p.body.status,
-          req: requests[i]!,
-          recipients: p.recipients,
-          tags: p.tags,
-          now,
-          scheduledAt: p.row.scheduled_at ?? null,
-          waitReason: p.row.wait_reason ?? null,
-          subject: p.row.subject,
-        });
-      }
-      const response = { status: 202, body };
-      if (idempotencyKey) {
-        await storeIdempotentResponse(trx, {
-          tenantId,
-          key: idempotencyKey,
-          hash,
-          response,
-          now,
-          ttlMs: deps.config.idempotencyTtlMs,
-        });
-      }
-      return { response, quota };
-    })
-    .catch(async (err): Promise<Outcome> => {
-      // Another instance committed the same Idempotency-Key first: answer with its response.
-      if (!idempotencyKey || !isUniqueViolation(err)) throw err;
-      const prior = await findIdempotentResponse(deps.db.kysely, tenantId, idempotencyKey, hash, now);
-      if (!prior) throw err;
-      return { replay: prior };
-    });
-
-  if ("replay" in outcome) return { response: outcome.replay, replayed: true };
-  for (const p of prepared) deps.events.afterAccept(p.body.status);
-  if (prepared.some((p) => p.dueNow)) deps.onQueued?.();
-  return { response: outcome.response, quota: outcome.quota, replayed: false };
+    },
+  });
 }

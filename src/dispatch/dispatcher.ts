@@ -11,6 +11,7 @@ import type { Logger } from "../logger";
 import { claimDueEmails } from "../queue/claim-due-emails";
 import { finishClaim } from "../queue/finish-claim";
 import { extendLeases, releaseHeldEmails, releaseLeases } from "../queue/leases";
+import { WakeUp } from "../queue/wake-up";
 import { listSendableAccounts, type SendableAccount } from "../smtp-accounts";
 import { suppressedAmong } from "../suppressions";
 import { TenantCache } from "../tenant-cache";
@@ -34,9 +35,7 @@ export class Dispatcher {
   #inFlight = 0;
   #stopping = false;
   #loop: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
-  /** A nudge that came while the loop was busy: the next sleep returns at once. */
-  #nudged = false;
+  readonly #wakeUp = new WakeUp();
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   readonly #unsubscribe: (() => void)[] = [];
   /** Emails finished by this process, by final outcome; for tests, benchmarks and metrics. */
@@ -67,10 +66,7 @@ export class Dispatcher {
 
   /** Look for work now (something was queued or released). */
   nudge(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    if (wake) wake();
-    else this.#nudged = true;
+    this.#wakeUp.nudge();
   }
 
   /**
@@ -99,7 +95,7 @@ export class Dispatcher {
     while (!this.#stopping) {
       const room = config.dispatchConcurrency - this.#inFlight;
       if (room <= 0) {
-        await this.#sleep(config.pollIntervalMs);
+        await this.#wakeUp.sleep(config.pollIntervalMs);
         continue;
       }
       const token = randomChars(20);
@@ -112,11 +108,11 @@ export class Dispatcher {
         });
       } catch (err) {
         this.#log.error("claiming due emails failed; retrying", { err });
-        await this.#sleep(config.pollIntervalMs);
+        await this.#wakeUp.sleep(config.pollIntervalMs);
         continue;
       }
       if (rows.length === 0) {
-        await this.#sleep(config.pollIntervalMs);
+        await this.#wakeUp.sleep(config.pollIntervalMs);
         continue;
       }
       this.stats.claimed += rows.length;
@@ -242,23 +238,6 @@ export class Dispatcher {
     } catch (err) {
       this.#log.error("extending leases failed", { err });
     }
-  }
-
-  #sleep(ms: number): Promise<void> {
-    if (this.#nudged) {
-      this.#nudged = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#wake = undefined;
-        resolve();
-      }, ms);
-      this.#wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
   }
 }
 

@@ -5,6 +5,7 @@
 // an event; otherwise it polls (other instances, due retries).
 import { randomChars } from "../ids";
 import type { Logger } from "../logger";
+import { WakeUp } from "../queue/wake-up";
 import { attemptDelivery, type DeliverDeps } from "./deliver";
 import { anyDeliveryDue, claimDueDeliveries } from "./delivery-store";
 
@@ -21,8 +22,7 @@ export class WebhookDispatcher {
   #inFlight = 0;
   #stopping = false;
   #loop: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
-  #nudged = false;
+  readonly #wakeUp = new WakeUp();
 
   constructor(deps: WebhookDispatcherDeps) {
     this.#log = deps.log.child({ component: "webhooks" });
@@ -36,10 +36,7 @@ export class WebhookDispatcher {
   }
 
   nudge(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    if (wake) wake();
-    else this.#nudged = true;
+    this.#wakeUp.nudge();
   }
 
   /** Stops claiming and waits (up to the grace) for POSTs in flight; unfinished ones come due again when their lease ends. */
@@ -57,7 +54,7 @@ export class WebhookDispatcher {
     while (!this.#stopping) {
       const room = config.webhookConcurrency - this.#inFlight;
       if (room <= 0) {
-        await this.#sleep(config.pollIntervalMs);
+        await this.#wakeUp.sleep(config.pollIntervalMs);
         continue;
       }
       const now = Date.now();
@@ -76,7 +73,7 @@ export class WebhookDispatcher {
         this.#log.error("claiming webhook deliveries failed; retrying", { err });
       }
       if (rows.length === 0) {
-        await this.#sleep(config.pollIntervalMs);
+        await this.#wakeUp.sleep(config.pollIntervalMs);
         continue;
       }
       this.#inFlight += rows.length;
@@ -89,22 +86,5 @@ export class WebhookDispatcher {
           });
       }
     }
-  }
-
-  #sleep(ms: number): Promise<void> {
-    if (this.#nudged) {
-      this.#nudged = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#wake = undefined;
-        resolve();
-      }, ms);
-      this.#wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
   }
 }

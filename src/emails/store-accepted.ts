@@ -1,0 +1,120 @@
+// The one write path for accepted emails, single or batch: one write unit holds the
+// idempotency lookup, the key's quota for every email, any extra rows (the batch), the email
+// rows with their tags and attachment links, the statistics and webhook outbox, and the
+// idempotency record — and the caller hears 202 only after it commits.
+import type { Kysely } from "kysely";
+import type { AuthenticatedKey } from "../api-keys";
+import { type EmailAttachmentRef, linkEmailAttachments } from "../attachments";
+import { reusableInsert } from "../db/reusable-query";
+import type { Database } from "../db/schema";
+import { isUniqueViolation } from "../queue/write-batcher";
+import type { AcceptDeps, AcceptResult } from "./accept";
+import { findIdempotentResponse, type StoredResponse, storeIdempotentResponse } from "./idempotency";
+import type { PreparedEmail } from "./prepare-email";
+import { consumeDailyQuota, type QuotaState } from "./quota";
+import type { SendEmailRequest } from "./send-request";
+
+/** A single email's INSERT, compiled once (src/db/reusable-query.ts): the hot path. */
+const insertEmail = reusableInsert("emails");
+/** Rows per multi-row INSERT: ~40 columns × 200 stays far below either database's parameter limit. */
+const ROWS_PER_INSERT = 200;
+
+export interface AcceptedEmail extends PreparedEmail {
+  request: SendEmailRequest;
+  attachments: EmailAttachmentRef[];
+}
+
+export interface StoreAccepted {
+  key: AuthenticatedKey;
+  now: number;
+  emails: AcceptedEmail[];
+  /** The 202 body, stored with the idempotency key. */
+  body: unknown;
+  idempotency?: { key: string; hash: string };
+  /** Rows written before the emails in the same unit (a batch's own row). */
+  writeFirst?: (trx: Kysely<Database>) => Promise<void>;
+}
+
+export async function storeAccepted(deps: AcceptDeps, s: StoreAccepted): Promise<AcceptResult> {
+  const tenantId = s.key.tenantId;
+  const { now, emails, idempotency } = s;
+  type Outcome = { replay: StoredResponse } | { response: StoredResponse; quota: QuotaState | undefined };
+  const outcome = await deps.batcher
+    .write<Outcome>(async (trx) => {
+      if (idempotency) {
+        const prior = await findIdempotentResponse(trx, tenantId, idempotency.key, idempotency.hash, now);
+        if (prior) return { replay: prior };
+      }
+      const { dailyLimit } = s.key;
+      const quota =
+        dailyLimit !== null
+          ? await consumeDailyQuota(trx, { id: s.key.id, dailyLimit }, emails.length, now)
+          : undefined;
+      await s.writeFirst?.(trx);
+      await insertEmails(deps, trx, tenantId, emails);
+      const withFiles = emails.filter((e) => e.attachments.length > 0);
+      if (withFiles.length > 0) {
+        const links = withFiles.map((e) => ({ emailId: e.row.id, refs: e.attachments }));
+        await linkEmailAttachments(trx, tenantId, links, now, deps.config.attachmentTtlMs);
+      }
+      for (const e of emails) {
+        await deps.events.writeAccepted(trx, {
+          id: e.row.id,
+          tenantId,
+          status: e.body.status,
+          req: e.request,
+          recipients: e.recipients,
+          tags: e.tags,
+          now,
+          scheduledAt: e.row.scheduled_at ?? null,
+          waitReason: e.row.wait_reason ?? null,
+          subject: e.row.subject,
+        });
+      }
+      const response = { status: 202, body: s.body };
+      if (idempotency) {
+        await storeIdempotentResponse(trx, {
+          tenantId,
+          key: idempotency.key,
+          hash: idempotency.hash,
+          response,
+          now,
+          ttlMs: deps.config.idempotencyTtlMs,
+        });
+      }
+      return { response, quota };
+    })
+    .catch(async (err): Promise<Outcome> => {
+      // Another instance committed the same Idempotency-Key first: answer with its response.
+      if (!idempotency || !isUniqueViolation(err)) throw err;
+      const prior = await findIdempotentResponse(deps.db.kysely, tenantId, idempotency.key, idempotency.hash, now);
+      if (!prior) throw err;
+      return { replay: prior };
+    });
+
+  if ("replay" in outcome) return { response: outcome.replay, replayed: true };
+  for (const e of emails) deps.events.afterAccept(e.body.status);
+  if (emails.some((e) => e.dueNow)) deps.onQueued?.();
+  return { response: outcome.response, quota: outcome.quota, replayed: false };
+}
+
+async function insertEmails(deps: AcceptDeps, trx: Kysely<Database>, tenantId: string, emails: AcceptedEmail[]) {
+  if (emails.length === 1) {
+    await trx.executeQuery(insertEmail(deps.db.kysely)(emails[0]!.row));
+  } else {
+    for (let i = 0; i < emails.length; i += ROWS_PER_INSERT) {
+      const chunk = emails.slice(i, i + ROWS_PER_INSERT);
+      await trx
+        .insertInto("emails")
+        .values(chunk.map((e) => e.row))
+        .execute();
+    }
+  }
+  const tags = emails.flatMap((e) => e.tags.map((tag) => ({ email_id: e.row.id as string, tenant_id: tenantId, tag })));
+  for (let i = 0; i < tags.length; i += ROWS_PER_INSERT) {
+    await trx
+      .insertInto("email_tags")
+      .values(tags.slice(i, i + ROWS_PER_INSERT))
+      .execute();
+  }
+}
