@@ -30,9 +30,12 @@ export class Dispatcher {
   readonly #pool: SmtpAccountPool;
   readonly #health = new AccountHealth();
   readonly #accounts: TenantCache<SendableAccount[]>;
-  /** Lease token → emails of that claim still in flight. */
+  /** Lease token → emails of that claim not yet finished (leases the heartbeat keeps alive). */
   readonly #inFlightByToken = new Map<string, number>();
+  /** Claimed emails not yet finished: being sent, or their outcome waiting for its commit. */
   #inFlight = 0;
+  /** Claimed emails whose SMTP send is under way. */
+  #sending = 0;
   #stopping = false;
   #loop: Promise<void> | undefined;
   readonly #wakeUp = new WakeUp();
@@ -93,8 +96,15 @@ export class Dispatcher {
   async #run(): Promise<void> {
     const { config } = this.#deps;
     while (!this.#stopping) {
-      const room = config.dispatchConcurrency - this.#inFlight;
-      if (room <= 0) {
+      // SMTP sends are bounded by the concurrency; outcomes still waiting to be written (they
+      // gather to share a commit) by as many again.
+      const room = Math.min(
+        config.dispatchConcurrency - this.#sending,
+        2 * config.dispatchConcurrency - this.#inFlight,
+      );
+      // Refill in batches: claiming one email per finished send made one commit (an fsync on
+      // SQLite) per email. While sends are under way, wait until a quarter of the slots are free.
+      if (room <= 0 || (room < Math.ceil(config.dispatchConcurrency / 4) && this.#sending > 0)) {
         await this.#wakeUp.sleep(config.pollIntervalMs);
         continue;
       }
@@ -118,11 +128,16 @@ export class Dispatcher {
       this.stats.claimed += rows.length;
       this.#inFlightByToken.set(token, rows.length);
       this.#inFlight += rows.length;
+      this.#sending += rows.length;
       const suppressed = await this.#suppressedIn(rows);
       for (const row of rows) {
         const known = suppressed.get(row.tenant_id);
         if (known) void this.#deliver(row, token, known);
-        else this.#letGo(token); // the lease runs out and the email is rescued
+        else {
+          // Not sent now: the lease runs out and the scheduler puts the email back.
+          this.#doneSending();
+          this.#letGo(token);
+        }
       }
     }
   }
@@ -154,7 +169,7 @@ export class Dispatcher {
 
   async #deliver(row: EmailRow, token: string, suppressed: ReadonlySet<string>): Promise<void> {
     try {
-      const outcome = await deliverEmail(this.#deliveryDeps, row, token, suppressed);
+      const outcome = await deliverEmail(this.#deliveryDeps, row, token, suppressed).finally(() => this.#doneSending());
       const kept = await this.#deps.batcher.write(
         async (trx) => {
           const written = await finishClaim(this.#deps.db.kysely, trx, outcome);
@@ -193,13 +208,19 @@ export class Dispatcher {
     }
   }
 
-  /** One email of the claim under `token` is no longer this process's concern. */
+  /** The SMTP part of one send is over: its slot may take another email while the outcome waits for its commit. */
+  #doneSending(): void {
+    this.#sending--;
+    this.nudge();
+  }
+
+  /** One email of the claim under `token` is no longer this process's concern (its outcome is written, or it was let go). */
   #letGo(token: string): void {
     this.#inFlight--;
     const left = (this.#inFlightByToken.get(token) ?? 1) - 1;
     if (left <= 0) this.#inFlightByToken.delete(token);
     else this.#inFlightByToken.set(token, left);
-    if (this.#inFlight < this.#deps.config.dispatchConcurrency) this.nudge();
+    this.nudge();
   }
 
   get #deliveryDeps(): DeliveryDeps {

@@ -32,7 +32,7 @@ export const MAX_UNITS_PER_COMMIT = 512;
  * the dispatch profile), so they wait a moment to share a commit. Nobody waits on them but
  * the dispatcher, and the lease covers the delay.
  */
-export const BACKGROUND_GATHER_MS = 3;
+export const BACKGROUND_GATHER_MS = 10;
 
 export interface WriteOptions {
   /** Nobody is waiting on an answer: the write may wait BACKGROUND_GATHER_MS to share a commit. */
