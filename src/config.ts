@@ -313,12 +313,11 @@ function loadObservabilityConfig(
 }
 
 /**
- * A secret key is 32 random bytes as 64 hex characters or base64 (the format
- * src/crypto/secret-box.ts reads); checked here too so every command fails at start, not
- * only the first one that opens a secret.
+ * A secret key: 32 random bytes as 64 hex characters or base64. Decoded here (and by
+ * src/crypto/secret-box.ts from the key file), so every command fails at start on a bad key,
+ * not only the first one that opens a secret.
  */
-function checkSecretKey(name: string, raw: string | undefined): string | undefined {
-  if (raw === undefined) return undefined;
+export function decodeSecretKey(name: string, raw: string): Buffer {
   const text = raw.trim();
   const bytes = /^[0-9a-fA-F]{64}$/.test(text)
     ? Buffer.from(text, "hex")
@@ -330,6 +329,11 @@ function checkSecretKey(name: string, raw: string | undefined): string | undefin
       `${name} must be 32 random bytes as 64 hex characters or base64; generate one with \`openssl rand -hex 32\`.`,
     );
   }
+  return bytes;
+}
+
+function checkSecretKey(name: string, raw: string | undefined): string | undefined {
+  if (raw !== undefined) decodeSecretKey(name, raw);
   return raw;
 }
 

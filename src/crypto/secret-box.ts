@@ -4,7 +4,7 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ConfigError } from "../config";
+import { decodeSecretKey } from "../config";
 
 const FORMAT = "v1";
 const IV_BYTES = 12;
@@ -17,15 +17,7 @@ export interface SecretKey {
 }
 
 export function parseSecretKey(source: string, raw: string): SecretKey {
-  const text = raw.trim();
-  let bytes: Buffer | undefined;
-  if (/^[0-9a-fA-F]{64}$/.test(text)) bytes = Buffer.from(text, "hex");
-  else if (/^[A-Za-z0-9+/_-]{43}=?$/.test(text)) bytes = Buffer.from(text, "base64");
-  if (!bytes || bytes.length !== 32) {
-    throw new ConfigError(
-      `${source} must be 32 random bytes as 64 hex characters or base64; generate one with \`openssl rand -hex 32\`.`,
-    );
-  }
+  const bytes = decodeSecretKey(source, raw);
   return { id: createHash("sha256").update(bytes).digest("hex").slice(0, 8), bytes };
 }
 
