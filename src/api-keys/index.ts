@@ -3,6 +3,7 @@
 // sha256 of 160 random bits cannot be brute-forced.
 import type { Kysely, Selectable } from "kysely";
 import type { ApiKeysTable, Database } from "../db/schema";
+import { selectTenantPage } from "../db/tenant-page";
 import { notFound, validationFailed } from "../errors";
 import { newId } from "../ids";
 import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from "../pagination";
@@ -81,14 +82,7 @@ export async function listApiKeys(
   await getTenant(db, tenantId);
   const limit = pageSize(page.limit);
   const after = decodeCursor(page.cursor);
-  let q = db
-    .selectFrom("api_keys")
-    .selectAll()
-    .where("tenant_id", "=", tenantId)
-    .orderBy("id", "desc")
-    .limit(limit + 1);
-  if (after) q = q.where("id", "<", after);
-  return toPage(await q.execute(), limit, toApiKey);
+  return toPage(await selectTenantPage(db, "api_keys", tenantId, after, limit), limit, toApiKey);
 }
 
 /**

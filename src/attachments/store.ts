@@ -3,6 +3,7 @@
 // attachment id finds nothing.
 import type { Insertable, Kysely, Selectable } from "kysely";
 import type { AttachmentsTable, Database, EmailAttachmentsTable, EmailStatus } from "../db/schema";
+import { selectTenantPage } from "../db/tenant-page";
 
 export type AttachmentRow = Selectable<AttachmentsTable>;
 type Executor = Kysely<Database>;
@@ -82,14 +83,7 @@ export async function selectAttachmentPage(
   afterId: string | undefined,
   limit: number,
 ): Promise<AttachmentRow[]> {
-  let q = db
-    .selectFrom("attachments")
-    .selectAll()
-    .where("tenant_id", "=", tenantId)
-    .orderBy("id", "desc")
-    .limit(limit + 1);
-  if (afterId) q = q.where("id", "<", afterId);
-  return q.execute();
+  return selectTenantPage(db, "attachments", tenantId, afterId, limit);
 }
 
 export async function selectContent(db: Executor, tenantId: string, sha256: string): Promise<Uint8Array | undefined> {

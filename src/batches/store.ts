@@ -3,6 +3,7 @@
 // tenant: another tenant's batch id finds nothing.
 import { type Insertable, type Kysely, type Selectable, sql } from "kysely";
 import type { BatchesTable, BatchStatus, Database } from "../db/schema";
+import { selectTenantPage } from "../db/tenant-page";
 import { HELD_FOREVER } from "../emails/prepare-email";
 
 export type BatchRow = Selectable<BatchesTable>;
@@ -21,14 +22,7 @@ export async function selectBatch(db: Executor, tenantId: string, id: string): P
 
 /** Newest first; `limit + 1` rows so the caller knows whether a next page exists. */
 export async function selectBatchPage(db: Executor, tenantId: string, afterId: string | undefined, limit: number) {
-  let q = db
-    .selectFrom("batches")
-    .selectAll()
-    .where("tenant_id", "=", tenantId)
-    .orderBy("id", "desc")
-    .limit(limit + 1);
-  if (afterId) q = q.where("id", "<", afterId);
-  return q.execute();
+  return selectTenantPage(db, "batches", tenantId, afterId, limit);
 }
 
 /** The status alone, for the dispatcher's check before it sends a batch's email. */

@@ -3,6 +3,7 @@
 import { type Insertable, type Kysely, type Selectable, sql, type Transaction, type Updateable } from "kysely";
 import type { Db } from "../db/database";
 import type { Database, SmtpAccountsTable } from "../db/schema";
+import { selectTenantPage } from "../db/tenant-page";
 import { type AttemptSample, HEALTH_SAMPLE_SIZE } from "./health";
 
 export type SmtpAccountRow = Selectable<SmtpAccountsTable>;
@@ -28,14 +29,7 @@ export async function selectAccountPage(
   afterId: string | undefined,
   limit: number,
 ): Promise<SmtpAccountRow[]> {
-  let q = db
-    .selectFrom("smtp_accounts")
-    .selectAll()
-    .where("tenant_id", "=", tenantId)
-    .orderBy("id", "desc")
-    .limit(limit + 1);
-  if (afterId) q = q.where("id", "<", afterId);
-  return q.execute();
+  return selectTenantPage(db, "smtp_accounts", tenantId, afterId, limit);
 }
 
 /** Who each of the tenant's accounts may send as, active or not (cheap: no passwords opened). */

@@ -2,6 +2,7 @@
 import type { Insertable, Kysely, Selectable, Updateable } from "kysely";
 import type { Database } from "../db/schema";
 import type { WebhookEndpointsTable } from "../db/schema-observability";
+import { selectTenantPage } from "../db/tenant-page";
 
 export type WebhookEndpointRow = Selectable<WebhookEndpointsTable>;
 
@@ -20,14 +21,7 @@ export function selectEndpointById(db: Kysely<Database>, id: string) {
 }
 
 export function selectEndpointPage(db: Kysely<Database>, tenantId: string, afterId: string | undefined, limit: number) {
-  let q = db
-    .selectFrom("webhook_endpoints")
-    .selectAll()
-    .where("tenant_id", "=", tenantId)
-    .orderBy("id", "desc")
-    .limit(limit + 1);
-  if (afterId) q = q.where("id", "<", afterId);
-  return q.execute();
+  return selectTenantPage(db, "webhook_endpoints", tenantId, afterId, limit);
 }
 
 export async function countEndpoints(db: Kysely<Database>, tenantId: string): Promise<number> {
