@@ -4,9 +4,9 @@ import { Database as BunDatabase } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { Kysely, sql } from "kysely";
-import { PostgresJSDialect } from "kysely-postgres-js";
 import postgres from "postgres";
 import type { SqliteSynchronous } from "../config";
+import { PostgresDialect } from "./postgres";
 import type { Database } from "./schema";
 import { BunSqliteDialect } from "./sqlite";
 
@@ -36,6 +36,13 @@ export interface OpenDatabaseOptions {
 
 const SQLITE_BUSY_TIMEOUT_MS = 5000;
 const PG_POOL_SIZE = 10;
+/**
+ * Bounds on reaching Postgres again after it went away. postgres.js waits up to 20 s between
+ * reconnects (3^n/100 s after n errors, and n was not always reset), which held every write for
+ * that long after a 2 s restart; a lost server is retried within a second here.
+ */
+const PG_CONNECT_TIMEOUT_S = 10;
+const PG_RECONNECT_BACKOFF_S = (attempt: number) => Math.min(0.05 * 2 ** attempt, 1);
 /** int8 (e.g. our millisecond timestamps, count(*)) arrives as a string by default. */
 const PG_INT8_OID = 20;
 
@@ -68,6 +75,8 @@ function openSqlite(opts: OpenDatabaseOptions): Db {
 function openPostgres(url: string, opts: OpenDatabaseOptions): Db {
   const client = postgres(url, {
     max: opts.pgPoolSize ?? PG_POOL_SIZE,
+    connect_timeout: PG_CONNECT_TIMEOUT_S,
+    backoff: PG_RECONNECT_BACKOFF_S,
     onnotice: () => {},
     connection: opts.pgSchema ? { search_path: opts.pgSchema } : {},
     types: {
@@ -79,7 +88,7 @@ function openPostgres(url: string, opts: OpenDatabaseOptions): Db {
       },
     },
   });
-  const kysely = new Kysely<Database>({ dialect: new PostgresJSDialect({ postgres: client }) });
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ postgres: client }) });
   return {
     dialect: "postgres",
     kysely,

@@ -2,6 +2,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { databaseErrorAsProblem } from "../db/errors";
 import { type ErrorCode, PosthornError } from "../errors";
 import type { Logger } from "../logger";
 import type { AppEnv } from "./env";
@@ -78,6 +79,12 @@ export function errorHandler(log: Logger) {
   return function onError(err: Error, c: Context<AppEnv>): Response {
     if (err instanceof PosthornError) return problemResponse(c, err);
     if (err instanceof HTTPException) return problemResponse(c, fromHttpException(err));
+    const fromDatabase = databaseErrorAsProblem(err);
+    if (fromDatabase) {
+      if (fromDatabase.code === "unavailable")
+        (c.get("log") ?? log).warn("database unavailable", { err, path: c.req.path });
+      return problemResponse(c, fromDatabase);
+    }
     (c.get("log") ?? log).error("unhandled error", { err, path: c.req.path });
     return problemResponse(
       c,

@@ -2,6 +2,7 @@ import type { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import * as v from "valibot";
 import type { AppDeps } from "../../app";
+import { UNAVAILABLE_RETRY_AFTER_SECONDS } from "../../db/errors";
 import { PosthornError } from "../../errors";
 import type { AppEnv } from "../env";
 import { jsonResponse, problems } from "../openapi";
@@ -31,7 +32,9 @@ export function bindHealthApi(app: Hono<AppEnv>, deps: AppDeps) {
         await deps.db.ping();
       } catch (err) {
         c.get("log").warn("readiness check failed", { err });
-        throw new PosthornError("unavailable", "The database does not answer.", { retryAfterSeconds: 5 });
+        throw new PosthornError("unavailable", "The database does not answer.", {
+          retryAfterSeconds: UNAVAILABLE_RETRY_AFTER_SECONDS,
+        });
       }
       return c.json({ status: "ready" });
     },
