@@ -10,6 +10,8 @@
 FROM oven/bun:1.4.5 AS build
 WORKDIR /src
 COPY package.json bun.lock ./
+# Fixes to dependencies, applied by bun install (patches/README.md says why each exists).
+COPY patches ./patches
 RUN bun install --frozen-lockfile
 COPY tsconfig.json bunfig.toml ./
 COPY migrations ./migrations
