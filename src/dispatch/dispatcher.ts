@@ -177,7 +177,7 @@ export class Dispatcher {
           if (written) await this.#deps.events.writeFinished(trx, row, outcome);
           return written;
         },
-        { background: true },
+        { background: true, lockOrder: `${row.tenant_id} ${outcome.account?.id ?? ""}` },
       );
       if (kept) {
         this.stats.finished++;

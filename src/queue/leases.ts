@@ -5,13 +5,17 @@ import type { WriteBatcher } from "./write-batcher";
 /** Extends the leases of every email claimed under `tokens`. Returns how many rows it touched. */
 export async function extendLeases(batcher: WriteBatcher, tokens: string[], until: number): Promise<number> {
   if (tokens.length === 0) return 0;
-  const r = await batcher.write((trx) =>
-    trx
-      .updateTable("emails")
-      .set({ lease_until: until })
-      .where("status", "=", "sending")
-      .where("lease_token", "in", tokens)
-      .executeTakeFirst(),
+  // In the same gathered transaction as this process's send outcomes, first: in a transaction
+  // of its own it locked the same email rows in another order and deadlocked with them.
+  const r = await batcher.write(
+    (trx) =>
+      trx
+        .updateTable("emails")
+        .set({ lease_until: until })
+        .where("status", "=", "sending")
+        .where("lease_token", "in", tokens)
+        .executeTakeFirst(),
+    { background: true },
   );
   return Number(r.numUpdatedRows);
 }
