@@ -13,7 +13,7 @@ import type { Logger } from "../logger";
 import type { FinishClaim } from "../queue/finish-claim";
 import type { WriteBatcher } from "../queue/write-batcher";
 import type { SendableAccount } from "../smtp-accounts";
-import { nextWindowOpening, reserveSendSlot } from "../smtp-accounts/counters";
+import { type LimitHold, nextWindowOpening, reserveSendSlot } from "../smtp-accounts/counters";
 import type { AccountHealth } from "./account-health";
 import type { SmtpAccountPool } from "./account-pool";
 import { mayRetry, retryDelayMs } from "./backoff";
@@ -87,16 +87,21 @@ export async function deliverEmail(
   // one without limits just counts the send when its outcome is written.
   let account: SendableAccount | undefined;
   let reserved = false;
+  const refusedBy = new Map<string, LimitHold>();
   for (const candidate of ordered) {
     const limited = candidate.hourly_limit !== null || candidate.daily_limit !== null;
-    if (!limited || (await deps.batcher.write((trx) => reserveSendSlot(trx, candidate.id, now)))) {
+    const slot = limited ? await deps.batcher.write((trx) => reserveSendSlot(trx, candidate.id, now)) : true;
+    if (slot === true) {
       account = candidate;
       reserved = limited;
       break;
     }
+    refusedBy.set(candidate.id, slot);
   }
   if (!account) {
-    const openings = eligible.map((a) => ({ a, ...nextWindowOpening(a, now) })).sort((x, y) => x.at - y.at);
+    const openings = eligible
+      .map((a) => ({ a, ...nextWindowOpening(refusedBy.get(a.id) ?? "hourly_limit", now) }))
+      .sort((x, y) => x.at - y.at);
     const first = openings[0]!;
     return finishWith({
       runAt: first.at,

@@ -11,8 +11,20 @@ import {
   nextHourWindowStart,
 } from "../scheduler/windows";
 
-/** Counts one send against the account if both limits have room; false when either is reached. */
-export async function reserveSendSlot(trx: Kysely<Database>, accountId: string, now: number): Promise<boolean> {
+/** Which limit refused a send slot. */
+export type LimitHold = "hourly_limit" | "daily_limit";
+
+/**
+ * Counts one send against the account if both limits have room (true). When either is reached,
+ * says which, from the counters as they are now in the database: a cached copy of the account
+ * may predate sends by this or other instances (a daily limit reached by them was reported as
+ * "hourly limit reached", and the email retried every hour instead of waiting for the day).
+ */
+export async function reserveSendSlot(
+  trx: Kysely<Database>,
+  accountId: string,
+  now: number,
+): Promise<true | LimitHold> {
   const h = hourStart(now);
   const d = dayStart(now);
   const r = await trx
@@ -36,7 +48,14 @@ export async function reserveSendSlot(trx: Kysely<Database>, accountId: string, 
       ]),
     )
     .executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
+  if (Number(r.numUpdatedRows) === 1) return true;
+  const counts = await trx
+    .selectFrom("smtp_accounts")
+    .select(["daily_limit", "sent_today", "day_window"])
+    .where("id", "=", accountId)
+    .executeTakeFirst();
+  const dayFull = counts?.daily_limit != null && counts.day_window === d && counts.sent_today >= counts.daily_limit;
+  return dayFull ? "daily_limit" : "hourly_limit";
 }
 
 /** Gives back a slot taken by reserveSendSlot when nothing was delivered (throttled mail is not "sent"). */
@@ -53,16 +72,9 @@ export async function releaseSendSlot(trx: Kysely<Database>, accountId: string, 
     .execute();
 }
 
-/** What a limit-blocked account waits for: the moment one of its windows reopens. */
-export function nextWindowOpening(
-  account: { daily_limit: number | null; sent_today: number },
-  now: number,
-): { at: number; hold: "hourly_limit" | "daily_limit" } {
-  // Counts are of the current windows (read as 0 once a window is over).
-  const dayFull = account.daily_limit !== null && account.sent_today >= account.daily_limit;
-  return dayFull
-    ? { at: nextDayWindowStart(now), hold: "daily_limit" }
-    : { at: nextHourWindowStart(now), hold: "hourly_limit" };
+/** When an account refused by `hold` has room again: the start of the next hour or day. */
+export function nextWindowOpening(hold: LimitHold, now: number): { at: number; hold: LimitHold } {
+  return { at: hold === "daily_limit" ? nextDayWindowStart(now) : nextHourWindowStart(now), hold };
 }
 
 /** Zeroes counters left over from past windows (what a reader would compute anyway). */

@@ -179,6 +179,35 @@ describe(`sending (${TEST_DIALECT})`, () => {
   });
 });
 
+describe(`limits that fill while the dispatcher holds an older copy of the account (${TEST_DIALECT})`, () => {
+  it("says a daily limit holds the email until the next UTC day", async () => {
+    const t = await createTestApp({}, { dispatch: true });
+    const smtp = await startSmtpServer();
+    try {
+      const { key } = await t.createTenantWithKey();
+      const account = await createSmtpAccount(t, key, smtp, { daily_limit: 2 });
+      const ids = await Promise.all(Array.from({ length: 5 }, () => sendEmail(t, key)));
+      await smtp.waitForMessages(2);
+      await waitFor(async () => {
+        const views = await Promise.all(ids.map((id) => getEmailView(t, key, id)));
+        return views.filter((v) => v.status === "queued" && v.wait_reason).length === 3;
+      });
+      const held = (await Promise.all(ids.map((id) => getEmailView(t, key, id)))).filter((v) => v.status === "queued");
+      const midnight = new Date(Math.ceil(Date.now() / 86_400_000) * 86_400_000).toISOString();
+      for (const v of held) {
+        // Not "hourly limit … resumes at the next hour": the copy of the account read before the
+        // sends said 0 sent today; the refusal itself now says which limit it was.
+        expect(v.wait_reason).toBe(`daily limit of ${account.id} reached; resumes 00:00Z`);
+        expect(v.next_attempt_at).toBe(midnight);
+      }
+      expect(smtp.messages).toHaveLength(2);
+    } finally {
+      await t.close();
+      await smtp.close();
+    }
+  });
+});
+
 describe(`held emails (${TEST_DIALECT})`, () => {
   it("holds an email accepted before any account exists and sends it as soon as one is created", async () => {
     const t = await createTestApp({}, { dispatch: true });
