@@ -34,6 +34,8 @@ interface SmtpInfo {
 
 interface SmtpError {
   code?: string;
+  /** The SMTP command that failed, as nodemailer names it ("CONN", "STARTTLS", "AUTH PLAIN", "RCPT TO"…). */
+  command?: string;
   responseCode?: number;
   response?: string;
   message?: string;
@@ -55,6 +57,16 @@ const ACCOUNT_FAULT_CODES = new Set([
   "EHOSTUNREACH",
   "ENOAUTH",
 ]);
+
+/**
+ * Failures while setting the session up — connect, greeting, EHLO, STARTTLS, AUTH — are the
+ * account's (its server, TLS settings or credentials), whatever the reply code: they say nothing
+ * about the recipients. A server that answered STARTTLS with "500 command not recognized" failed
+ * the email for good instead of failing over.
+ */
+const SESSION_SETUP_COMMAND = /^(CONN|EHLO|HELO|LHLO|STARTTLS|AUTH\b)/;
+const failedSettingUp = (err: SmtpError) =>
+  err.code === "EAUTH" || err.code === "ETLS" || SESSION_SETUP_COMMAND.test(err.command ?? "");
 
 const addressOf = (x: unknown): string =>
   typeof x === "string" ? x : ((x as { address?: string })?.address ?? String(x));
@@ -100,18 +112,16 @@ export function classifySuccess(pending: string[], info: SmtpInfo): ClassifiedAt
 export function classifyFailure(pending: string[], err: SmtpError): ClassifiedAttempt {
   const code = err.responseCode;
   const text = err.response ?? err.message ?? String(err);
+  const setup = failedSettingUp(err);
   const accountFault =
-    code === undefined ||
-    code === 421 ||
-    err.code === "EAUTH" ||
-    (ACCOUNT_FAULT_CODES.has(err.code ?? "") && code < 500);
+    code === undefined || code === 421 || setup || (ACCOUNT_FAULT_CODES.has(err.code ?? "") && code < 500);
   const byRecipient = new Map((err.rejectedErrors ?? []).map((e) => [lower(e.recipient ?? ""), e]));
   const recipients = pending.map((email): RecipientResult => {
     const own = byRecipient.get(lower(email));
     if (own) return { email, ...perRecipientFailure(own) };
-    // Whole-message failures: 5xx is final for everyone, except when the account is at fault
-    // (e.g. 535 bad credentials), which says nothing about the recipients.
-    const permanent = code !== undefined && code >= 500 && err.code !== "EAUTH";
+    // Whole-message failures: 5xx is final for everyone, except when the session could not be
+    // set up (e.g. 535 bad credentials), which says nothing about the recipients.
+    const permanent = code !== undefined && code >= 500 && !setup;
     return { email, outcome: permanent ? "failed" : "retry", smtpCode: code, smtpResponse: text, unknownUser: false };
   });
   return { recipients, smtpCode: code ?? null, smtpResponse: text, errorCode: err.code ?? null, accountFault };
