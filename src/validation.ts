@@ -6,6 +6,12 @@ import { type FieldIssue, PosthornError } from "./errors";
 
 type IssuePath = StandardSchemaV1.Issue["path"];
 
+/**
+ * The largest whole number a limit or a version may be: it is stored in a Postgres `integer`
+ * (up to 2,147,483,647), and 1e308 there was a 500 ("integer out of range") instead of a 422.
+ */
+export const MAX_STORED_INTEGER = 1_000_000_000;
+
 export function fieldPath(path: IssuePath): string {
   let out = "";
   for (const seg of path ?? []) {

@@ -61,15 +61,26 @@ export function contentContext(deps: ContentDeps, tenantId: string): ContentCont
   };
 }
 
+/**
+ * A message has no place for NUL (RFC 5322 §2.3; SMTP servers refuse it) and Postgres text
+ * cannot hold it: refused here, whether it was given or came out of a template's variables.
+ */
+function refuseNul<T extends { subject: string; text: string | null; html: string | null }>(c: T, field?: string): T {
+  for (const key of ["subject", "text", "html"] as const) {
+    if (c[key]?.includes("\u0000")) throw validationFailed(field ?? key, "must not contain NUL (U+0000)");
+  }
+  return c;
+}
+
 async function renderedContent(ctx: ContentContext, req: SendEmailRequest) {
   if (req.template_id === undefined) {
-    return {
+    return refuseNul({
       subject: req.subject ?? "",
       text: req.text ?? null,
       html: req.html ?? null,
       templateId: null,
       templateVersion: null,
-    };
+    });
   }
   const version = await ctx.templateVersion(req.template_id, req.template_version);
   if (!version) {
@@ -82,7 +93,10 @@ async function renderedContent(ctx: ContentContext, req: SendEmailRequest) {
     if (r.subject.length > MAX_SUBJECT_LENGTH) {
       throw validationFailed("variables", `the rendered subject is longer than ${MAX_SUBJECT_LENGTH} characters`);
     }
-    return { subject: r.subject, text: r.text, html: r.html, templateId: r.template_id, templateVersion: r.version };
+    return refuseNul(
+      { subject: r.subject, text: r.text, html: r.html, templateId: r.template_id, templateVersion: r.version },
+      "variables",
+    );
   } catch (err) {
     if (err instanceof TemplateError) throw validationFailed("variables", describeProblem(err.problem));
     throw err;

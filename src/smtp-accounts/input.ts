@@ -4,6 +4,7 @@
 import * as v from "valibot";
 import type { SmtpSecurity } from "../db/schema";
 import { asciiMailDomain, hasControlChars, isAddrSpec, isSmtpHost, MAX_ADDRESS } from "../mail/address";
+import { MAX_STORED_INTEGER } from "../validation";
 import { DkimDomainField, DkimPrivateKeyField, DkimSelectorField } from "./dkim";
 
 export const SMTP_SECURITIES = ["none", "starttls", "tls"] as const satisfies readonly SmtpSecurity[];
@@ -117,6 +118,7 @@ const limitField = (per: string) =>
     v.number(),
     v.integer("must be a whole number"),
     v.minValue(1, "must be at least 1 (or null for no limit)"),
+    v.maxValue(MAX_STORED_INTEGER, `must be at most ${MAX_STORED_INTEGER} (or null for no limit)`),
     v.description(`Most emails this account sends per UTC ${per}; null for no limit.`),
   );
 export const DailyLimitField = limitField("day");

@@ -1,6 +1,7 @@
 // What a template is written with, and what rendering one takes. These schemas validate the
 // requests and document them; compiling (with line and column of a mistake) is the domain's check.
 import * as v from "valibot";
+import { MAX_STORED_INTEGER } from "../validation";
 
 export const MAX_TEMPLATE_NAME = 200;
 export const MAX_SUBJECT_SOURCE = 2000;
@@ -83,6 +84,7 @@ export const VersionField = v.pipe(
   v.number(),
   v.integer("must be a whole number"),
   v.minValue(1, "must be at least 1"),
+  v.maxValue(MAX_STORED_INTEGER, `must be at most ${MAX_STORED_INTEGER}`),
   v.description("A version of the template; default: its current version."),
 );
 

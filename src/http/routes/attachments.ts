@@ -90,7 +90,8 @@ export function attachmentsApi(deps: AppDeps) {
         .flat()
         .filter((x): x is File => x instanceof File);
       const uploads = await Promise.all(
-        files.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })),
+        // A part sent with filename="" arrives as a File without a name (undefined, whatever its type says).
+        files.map(async (f) => ({ name: f.name ?? "", bytes: new Uint8Array(await f.arrayBuffer()) })),
       );
       return c.json({ data: await uploadAttachments(db, limits, c.get("tenantId"), uploads) }, 201);
     },

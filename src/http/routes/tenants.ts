@@ -5,6 +5,7 @@ import * as v from "valibot";
 import { createApiKey, listApiKeys, revokeApiKey } from "../../api-keys";
 import type { AppDeps } from "../../app";
 import { createTenant, getTenant, listTenants } from "../../tenants";
+import { MAX_STORED_INTEGER } from "../../validation";
 import type { AppEnv } from "../env";
 import { adminAuth } from "../middleware/auth";
 import { ADMIN_SECURITY, jsonResponse, PageQuery, pageOf, problems } from "../openapi";
@@ -46,6 +47,7 @@ const CreateApiKey = v.object({
         v.number(),
         v.integer(),
         v.minValue(1),
+        v.maxValue(MAX_STORED_INTEGER),
         v.description("Most emails this key may send per UTC day; null for no limit."),
       ),
     ),
