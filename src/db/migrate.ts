@@ -45,11 +45,37 @@ export async function migrateToLatest(db: Db): Promise<MigrationReport> {
 
 async function runMigrator(db: Db["kysely"], schema?: string): Promise<MigrationReport> {
   const migrator = new Migrator({
-    db,
+    db: schema ? withTablesOfSchema(db, schema) : db,
     provider: { getMigrations: async () => migrations },
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return { applied: (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName) };
+}
+
+/**
+ * The Migrator learns whether its bookkeeping tables exist by listing every table of every
+ * schema, calling has_schema_privilege() on each schema's name; a schema dropped meanwhile by
+ * someone else on the same database (another deployment, a parallel test run) failed the
+ * migration with 'schema "…" does not exist'. Here it lists only its own schema's tables.
+ */
+function withTablesOfSchema(db: Db["kysely"], schema: string): Db["kysely"] {
+  const getTables = async () => {
+    const { rows } = await sql<{ name: string }>`
+      select c.relname as name from pg_catalog.pg_class c
+      join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = ${schema} and c.relkind in ('r', 'p', 'v', 'f')`.execute(db);
+    return rows.map((r) => ({ name: r.name, schema, isView: false, columns: [] }));
+  };
+  // The Migrator uses these two only.
+  const introspection = { getTables, getSchemas: () => db.introspection.getSchemas() };
+  return new Proxy(db, {
+    get(target, prop) {
+      if (prop === "introspection") return introspection;
+      const value = Reflect.get(target, prop, target);
+      // Kysely keeps its state in private fields: its methods must run on the real instance.
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }
