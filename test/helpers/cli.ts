@@ -15,9 +15,12 @@ function childEnv(env: Record<string, string>): Record<string, string> {
   return { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", ...env };
 }
 
-/** Starts `posthorn <args>` without waiting (for concurrency tests and long-running commands). */
-export function spawnCli(args: string[], env: Record<string, string> = {}) {
-  return Bun.spawn([process.execPath, ENTRY, ...args], {
+/**
+ * Starts `posthorn <args>` without waiting (for concurrency tests and long-running commands):
+ * `bun src/main.ts`, or the compiled executable at `binary`.
+ */
+export function spawnCli(args: string[], env: Record<string, string> = {}, binary?: string) {
+  return Bun.spawn([...(binary ? [binary] : [process.execPath, ENTRY]), ...args], {
     cwd: REPO_ROOT,
     env: childEnv(env),
     stdin: "ignore",
@@ -27,8 +30,8 @@ export function spawnCli(args: string[], env: Record<string, string> = {}) {
 }
 
 /** Runs `posthorn <args>` to completion. */
-export async function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const proc = spawnCli(args, env);
+export async function runCli(args: string[], env: Record<string, string> = {}, binary?: string): Promise<CliResult> {
+  const proc = spawnCli(args, env, binary);
   const [stdout, stderr, exitCode] = await Promise.all([
     new Response(proc.stdout).text(),
     new Response(proc.stderr).text(),
@@ -41,8 +44,9 @@ export async function runCli(args: string[], env: Record<string, string> = {}): 
 export async function runCliJson<T = Record<string, unknown>>(
   args: string[],
   env: Record<string, string> = {},
+  binary?: string,
 ): Promise<T> {
-  const r = await runCli([...args, "--json"], env);
+  const r = await runCli([...args, "--json"], env, binary);
   if (r.exitCode !== 0) {
     throw new Error(`posthorn ${args.join(" ")} exited ${r.exitCode}: ${r.stderr.trim()}`);
   }

@@ -83,3 +83,24 @@ export function withSearchPath(url: string, schema: string): string {
   u.searchParams.set("search_path", schema);
   return u.toString();
 }
+
+/**
+ * A Postgres database of its own (not only a schema), for a suite that reads database-wide
+ * figures such as pg_stat_database.deadlocks, which other users of the shared one would disturb.
+ */
+export async function scratchPostgresDatabase(baseUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `posthorn_${randomChars(12)}`;
+  const admin = postgres(baseUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  await admin.end();
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const a = postgres(baseUrl, { max: 1, onnotice: () => {} });
+      await a.unsafe(`drop database if exists ${name} with (force)`);
+      await a.end();
+    },
+  };
+}

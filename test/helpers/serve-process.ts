@@ -12,9 +12,22 @@ export interface ServeProcess {
   exited: Promise<number>;
 }
 
+export interface ServeOptions {
+  timeoutMs?: number;
+  /** Run this compiled executable instead of `bun src/main.ts`. */
+  binary?: string;
+}
+
 /** Starts the server and resolves once it logged "posthorn started" (rejects after `timeoutMs`). */
-export async function startServeProcess(env: Record<string, string>, timeoutMs = 15_000): Promise<ServeProcess> {
-  const proc = spawnCli(["serve", "--port", "0", "--host", "127.0.0.1"], { POSTHORN_LOG_LEVEL: "info", ...env });
+export async function startServeProcess(
+  env: Record<string, string>,
+  { timeoutMs = 15_000, binary }: ServeOptions = {},
+): Promise<ServeProcess> {
+  const proc = spawnCli(
+    ["serve", "--port", "0", "--host", "127.0.0.1"],
+    { POSTHORN_LOG_LEVEL: "info", ...env },
+    binary,
+  );
   const logs: Record<string, unknown>[] = [];
   let started: (url: string) => void = () => {};
   const ready = new Promise<string>((resolve) => {
@@ -41,15 +54,18 @@ export async function startServeProcess(env: Record<string, string>, timeoutMs =
     }
   })();
   const stderr = new Response(proc.stderr).text();
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const url = await Promise.race([
     ready,
     proc.exited.then(async (code) => {
       throw new Error(`posthorn serve exited with ${code} before it started: ${await stderr}`);
     }),
-    Bun.sleep(timeoutMs).then(() => {
-      proc.kill("SIGKILL");
-      throw new Error("posthorn serve did not start in time");
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        proc.kill("SIGKILL");
+        reject(new Error("posthorn serve did not start in time"));
+      }, timeoutMs);
     }),
-  ]);
+  ]).finally(() => clearTimeout(timer)); // a server that started must not be killed when the timeout comes
   return { url, pid: proc.pid, logs, kill: (signal) => proc.kill(signal), exited: proc.exited };
 }

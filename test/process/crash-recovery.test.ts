@@ -5,6 +5,7 @@ import { createApiKey } from "../../src/api-keys";
 import { createTenant } from "../../src/tenants";
 import { SENDING_ENV } from "../helpers/app";
 import { TEST_DIALECT, type TempDatabase, tempDatabase } from "../helpers/db";
+import { deliveryCounts, emailIdOf, reportFigures } from "../helpers/figures";
 import { httpClient } from "../helpers/http-client";
 import { startServeProcess } from "../helpers/serve-process";
 import { startSmtpServer, type TestSmtpServer } from "../helpers/smtp-server";
@@ -18,8 +19,6 @@ const env = (temp: TempDatabase) => ({
   POSTHORN_DISPATCH_CONCURRENCY: String(CONCURRENCY),
   POSTHORN_SHUTDOWN_GRACE: "5s",
 });
-
-const emailIdOf = (raw: string) => /^X-Posthorn-Email-Id: (\S+)$/im.exec(raw)?.[1];
 
 describe(`a server process that dies (${TEST_DIALECT})`, () => {
   let temp: TempDatabase;
@@ -79,16 +78,18 @@ describe(`a server process that dies (${TEST_DIALECT})`, () => {
         expect(await second.exited).toBe(0);
       }
 
-      const received = smtp.messages.map((m) => emailIdOf(m.rawText));
-      const counts = new Map<string, number>();
-      for (const id of received) if (id) counts.set(id, (counts.get(id) ?? 0) + 1);
-      for (const id of accepted) expect(counts.get(id) ?? 0).toBeGreaterThanOrEqual(1);
-      const duplicates = [...counts.values()].reduce((sum, n) => sum + (n - 1), 0);
+      const { counts, duplicates } = deliveryCounts(smtp.messages.map((m) => emailIdOf(m.rawText)));
+      const lost = accepted.filter((id) => !counts.has(id)).length;
+      expect(lost).toBe(0);
       // Only sends in flight at the kill can be repeated.
       expect(duplicates).toBeLessThanOrEqual(CONCURRENCY);
-      console.info(
-        `crash test (${TEST_DIALECT}): ${EMAILS} accepted, ${deliveredBeforeKill} delivered before SIGKILL, ${duplicates} duplicates, 0 lost`,
-      );
+      reportFigures(`SIGKILL mid-send (${TEST_DIALECT})`, {
+        accepted: EMAILS,
+        delivered_before_kill: deliveredBeforeKill,
+        in_flight_bound: CONCURRENCY,
+        duplicates,
+        lost,
+      });
     },
     { timeout: 60_000 },
   );

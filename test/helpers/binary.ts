@@ -1,0 +1,28 @@
+// The compiled executable, as users run it: built once per test process into a temp directory
+// (`bun build --compile` takes about a second here), deleted when that process exits.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { REPO_ROOT } from "./cli";
+
+let built: Promise<string> | undefined;
+
+/** Path of a freshly compiled `posthorn` built from the working tree. */
+export function compiledBinary(): Promise<string> {
+  built ??= build();
+  return built;
+}
+
+async function build(): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), "posthorn-bin-"));
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  const outfile = join(dir, "posthorn");
+  const proc = Bun.spawn([process.execPath, "build", "src/main.ts", "--compile", "--outfile", outfile], {
+    cwd: REPO_ROOT,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+  if (code !== 0) throw new Error(`bun build --compile exited ${code}: ${stderr}`);
+  return outfile;
+}
