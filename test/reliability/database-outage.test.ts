@@ -5,14 +5,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import postgres from "postgres";
-import { createApiKey } from "../../src/api-keys";
-import { createTenant } from "../../src/tenants";
 import { SENDING_ENV } from "../helpers/app";
 import { compiledBinary } from "../helpers/binary";
 import { TEST_DIALECT, TEST_PG_URL, type TempDatabase, tempDatabase } from "../helpers/db";
 import { deliveryCounts, emailIdOf, reportFigures } from "../helpers/figures";
-import { httpClient } from "../helpers/http-client";
 import { type PushResult, pushEmails, waitUntil } from "../helpers/load";
+import { addSinkAccount, tenantWithKey } from "../helpers/process-fixtures";
 import { type ServeProcess, startServeProcess } from "../helpers/serve-process";
 import { startSmtpServer, type TestSmtpServer } from "../helpers/smtp-server";
 
@@ -68,8 +66,7 @@ describe.skipIf(TEST_DIALECT !== "postgres")("Postgres outages under load", () =
   beforeAll(async () => {
     temp = await tempDatabase();
     smtp = await startSmtpServer();
-    const tenant = await createTenant(temp.db.kysely, { name: "outage" });
-    key = (await createApiKey(temp.db.kysely, { tenantId: tenant.id, name: "k" })).key;
+    key = (await tenantWithKey(temp, "outage")).key;
     const url = new URL(temp.env.DATABASE_URL!);
     url.searchParams.set("application_name", appName);
     server = await startServeProcess(
@@ -84,14 +81,7 @@ describe.skipIf(TEST_DIALECT !== "postgres")("Postgres outages under load", () =
       },
       { binary: await compiledBinary() },
     );
-    const res = await httpClient(server.url, key).call("POST", "/v1/smtp-accounts", {
-      name: "sink",
-      host: smtp.host,
-      port: smtp.port,
-      security: "none",
-      from_email: "sender@example.com",
-    });
-    expect(res.status).toBe(201);
+    await addSinkAccount(server.url, key, smtp);
   }, 60_000);
   afterAll(async () => {
     server?.kill("SIGKILL");

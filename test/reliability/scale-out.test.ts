@@ -1,20 +1,17 @@
-// Several instances on one database. On Postgres: three compiled binaries on one schema and one
-// SMTP server, a few thousand emails pushed through all three APIs — each delivered exactly once,
-// limits held across instances, each once-per-window job run once, idempotency keys honoured
-// across instances. On SQLite (one file is not shared by several servers): one server and two
-// CLI processes writing the same file at once.
+// Several instances on one Postgres: three compiled binaries on one schema and one SMTP server,
+// a few thousand emails pushed through all three APIs — each delivered exactly once, limits held
+// across instances, each once-per-window job run once, idempotency keys honoured across
+// instances, and no deadlock between them. (SQLite: sqlite-shared-file.test.ts.)
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { sql } from "kysely";
-import { createApiKey } from "../../src/api-keys";
 import { HOUR_MS } from "../../src/scheduler";
-import { createTenant } from "../../src/tenants";
 import { SENDING_ENV } from "../helpers/app";
 import { compiledBinary } from "../helpers/binary";
-import { runCliJson } from "../helpers/cli";
 import { scratchPostgresDatabase, TEST_DIALECT, TEST_PG_URL, type TempDatabase, tempDatabase } from "../helpers/db";
 import { deliveryCounts, emailIdOf, reportFigures } from "../helpers/figures";
 import { httpClient } from "../helpers/http-client";
 import { pushEmails, waitUntil } from "../helpers/load";
+import { addSinkAccount, tenantWithKey } from "../helpers/process-fixtures";
 import { parseMetrics } from "../helpers/prometheus";
 import { type ServeProcess, startServeProcess } from "../helpers/serve-process";
 import { startSmtpServer, type TestSmtpServer } from "../helpers/smtp-server";
@@ -30,24 +27,6 @@ const instanceEnv = (temp: TempDatabase) => ({
   ...SENDING_ENV,
   POSTHORN_DISPATCH_CONCURRENCY: "50",
 });
-
-async function tenantWithKey(temp: TempDatabase, name: string): Promise<{ tenantId: string; key: string }> {
-  const tenant = await createTenant(temp.db.kysely, { name });
-  return { tenantId: tenant.id, key: (await createApiKey(temp.db.kysely, { tenantId: tenant.id, name: "k" })).key };
-}
-
-async function addAccount(url: string, key: string, smtp: TestSmtpServer, over: Record<string, unknown>) {
-  const res = await httpClient(url, key).call("POST", "/v1/smtp-accounts", {
-    name: "sink",
-    host: smtp.host,
-    port: smtp.port,
-    security: "none",
-    max_connections: 4,
-    ...over,
-  });
-  expect(res.status).toBe(201);
-  return (await res.json()) as { id: string };
-}
 
 /** Limits count per UTC hour: a test that checks them must not straddle an hour boundary. */
 async function awayFromHourBoundary(neededMs: number): Promise<void> {
@@ -96,8 +75,11 @@ describe.skipIf(TEST_DIALECT !== "postgres")(`${INSTANCES} compiled instances on
     const deadlocksBefore = await deadlocksSoFar(temp);
     const hourly = await tenantWithKey(temp, "hourly");
     const daily = await tenantWithKey(temp, "daily");
-    await addAccount(urls()[0]!, hourly.key, smtp, { from_email: "hourly@example.com", hourly_limit: HOURLY_LIMIT });
-    const dailyAccount = await addAccount(urls()[1]!, daily.key, smtp, {
+    await addSinkAccount(urls()[0]!, hourly.key, smtp, {
+      from_email: "hourly@example.com",
+      hourly_limit: HOURLY_LIMIT,
+    });
+    const dailyAccount = await addSinkAccount(urls()[1]!, daily.key, smtp, {
       from_email: "daily@example.com",
       daily_limit: DAILY_LIMIT,
     });
@@ -164,7 +146,7 @@ describe.skipIf(TEST_DIALECT !== "postgres")(`${INSTANCES} compiled instances on
   it(`delivers ${EMAILS} emails pushed through all ${INSTANCES} APIs exactly once, idempotency keys honoured across instances`, async () => {
     const tenant = await tenantWithKey(temp, "bulk");
     const deadlocksBefore = await deadlocksSoFar(temp);
-    await addAccount(urls()[0]!, tenant.key, smtp, { from_email: "bulk@example.com", max_connections: 8 });
+    await addSinkAccount(urls()[0]!, tenant.key, smtp, { from_email: "bulk@example.com", max_connections: 8 });
     const before = smtp.messages.length;
 
     // The same key and body sent to every instance at once: one email, the same answer everywhere.
@@ -266,66 +248,4 @@ describe.skipIf(TEST_DIALECT !== "postgres")(`${INSTANCES} compiled instances on
       hour_windows: windows,
     });
   });
-});
-
-describe.skipIf(TEST_DIALECT !== "sqlite")("one server and two CLI processes on one SQLite file", () => {
-  let temp: TempDatabase;
-  let smtp: TestSmtpServer;
-  let server: ServeProcess | undefined;
-  beforeAll(async () => {
-    temp = await tempDatabase();
-    smtp = await startSmtpServer();
-  });
-  afterAll(async () => {
-    server?.kill("SIGKILL");
-    await server?.exited;
-    await smtp?.close();
-    await temp?.cleanup();
-  });
-
-  it("serves and sends while two CLI processes create tenants and keys in the same file", async () => {
-    const binary = await compiledBinary();
-    const env = { ...temp.env, ...SENDING_ENV };
-    server = await startServeProcess(env, { binary });
-    const tenant = await tenantWithKey(temp, "server");
-    await addAccount(server.url, tenant.key, smtp, { from_email: "s@example.com" });
-
-    const cliLoop = async (name: string) => {
-      const keys: string[] = [];
-      for (let i = 0; i < 5; i++) {
-        const t = await runCliJson<{ id: string }>(["tenant", "create", "--name", `${name}-${i}`], env, binary);
-        keys.push(
-          (await runCliJson<{ key: string }>(["key", "create", "--tenant", t.id, "--name", "k"], env, binary)).key,
-        );
-      }
-      return keys;
-    };
-    const [push, keysA, keysB] = await Promise.all([
-      pushEmails({
-        targets: [server.url],
-        key: tenant.key,
-        count: 600,
-        body: (i) => ({ to: [`r${i}@example.org`], subject: "s", text: "x" }),
-      }),
-      cliLoop("cli-a"),
-      cliLoop("cli-b"),
-    ]);
-    expect(push.unexpected).toEqual([]);
-    // Keys written by the CLI authenticate on the running server at once.
-    for (const key of [...keysA, ...keysB]) {
-      expect((await httpClient(server.url, key).call("GET", "/v1/me")).status).toBe(200);
-    }
-    await smtp.waitForMessages(600, 30_000);
-    await Bun.sleep(300);
-    const { counts, duplicates } = deliveryCounts(smtp.messages.map((m) => emailIdOf(m.rawText)));
-    const lost = push.accepted.filter((id) => !counts.has(id)).length;
-    expect({ lost, duplicates }).toEqual({ lost: 0, duplicates: 0 });
-    reportFigures("server and CLI on one SQLite file", {
-      pushed: 600,
-      cli_processes: 2,
-      tenants_and_keys_created: keysA.length + keysB.length,
-      duplicates,
-      lost,
-    });
-  }, 90_000);
 });
