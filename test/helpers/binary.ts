@@ -1,11 +1,13 @@
-// The compiled executable, as users run it: built once per test process into a temp directory
-// (`bun build --compile` takes about a second here), deleted when that process exits.
+// The compiled executable, as users run it: built once per test run into a temp directory
+// (`bun build --compile` takes about a second here), deleted after the last test file by the
+// global afterAll in test/preload.ts (bun test fires no process "exit" to hang it on).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { REPO_ROOT } from "./cli";
 
 let built: Promise<string> | undefined;
+let buildDir: string | undefined;
 
 /** Path of a freshly compiled `posthorn` built from the working tree. */
 export function compiledBinary(): Promise<string> {
@@ -15,7 +17,7 @@ export function compiledBinary(): Promise<string> {
 
 async function build(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), "posthorn-bin-"));
-  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  buildDir = dir;
   const outfile = join(dir, "posthorn");
   const proc = Bun.spawn([process.execPath, "build", "src/main.ts", "--compile", "--outfile", outfile], {
     cwd: REPO_ROOT,
@@ -25,4 +27,11 @@ async function build(): Promise<string> {
   const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
   if (code !== 0) throw new Error(`bun build --compile exited ${code}: ${stderr}`);
   return outfile;
+}
+
+/** Deletes the binary built by this run, if any. */
+export function removeCompiledBinary(): void {
+  if (buildDir) rmSync(buildDir, { recursive: true, force: true });
+  buildDir = undefined;
+  built = undefined;
 }
