@@ -9,7 +9,8 @@ import type { Database, EmailStatus } from "../db/schema";
 import type { EmailRow } from "../emails/resource";
 import type { Metrics } from "../metrics";
 import type { FinishClaim } from "../queue/finish-claim";
-import { POSTGRES_ROLLUP_SHARDS, type RollupCounter, recordRollup } from "../stats";
+import { POSTGRES_ROLLUP_SHARDS, type RollupChange, type RollupCounter, recordRollup } from "../stats";
+import { recordRollups } from "../stats/rollups";
 import {
   type EmailEventType,
   type EmailSnapshot,
@@ -25,12 +26,15 @@ export class EmailEvents {
   readonly #webhooksQueued = new Set<() => void>();
 
   readonly #shards: number;
+  /** Where this process's gathered accept flushes start among the shards (instances differ). */
+  readonly #slotOffset: number;
 
   constructor(
     private readonly metrics: Metrics,
     dialect: DialectName,
   ) {
     this.#shards = dialect === "postgres" ? POSTGRES_ROLLUP_SHARDS : 1;
+    this.#slotOffset = Math.floor(Math.random() * this.#shards);
   }
 
   /** The rollup shard a change goes to (rollups.ts says why Postgres spreads them). */
@@ -38,19 +42,36 @@ export class EmailEvents {
     return this.#shards === 1 ? 0 : Math.floor(Math.random() * this.#shards);
   }
 
+  /**
+   * The shard of a gathered accept flush: one per flush slot, so the flushes of one process
+   * in flight at once never wait on each other's rollup rows (and a flush locks one shard of a
+   * row, never two in some order).
+   */
+  #shardOfSlot(slot: number): number {
+    return (this.#slotOffset + slot) % this.#shards;
+  }
+
   /** In the accept unit, after the email's row is written. */
   async writeAccepted(trx: Kysely<Database>, accepted: AcceptedEmail): Promise<void> {
     const email = acceptedSnapshot(accepted);
-    const suppressed = email.status === "suppressed";
-    await recordRollup(trx, {
-      tenantId: email.tenantId,
-      at: email.createdAt,
-      smtpAccountId: null,
-      tags: email.tags,
-      counts: suppressed ? { accepted: 1, suppressed: 1 } : { accepted: 1 },
-      shard: this.#shard(),
-    });
-    await this.#enqueue(trx, suppressed ? "email.suppressed" : "email.queued", email, email.createdAt);
+    await recordRollup(trx, acceptedRollup(email, this.#shard()));
+    await this.#enqueueAccepted(trx, email);
+  }
+
+  /** writeAccepted for the emails of a gathered accept flush: one rollup statement for all. */
+  async writeAcceptedMany(trx: Kysely<Database>, accepted: AcceptedEmail[], flush: { slot: number }): Promise<void> {
+    const emails = accepted.map(acceptedSnapshot);
+    const shard = this.#shardOfSlot(flush.slot);
+    for (const email of emails) await this.#enqueueAccepted(trx, email);
+    await recordRollups(
+      trx,
+      emails.map((email) => acceptedRollup(email, shard)),
+    );
+  }
+
+  #enqueueAccepted(trx: Kysely<Database>, email: EmailSnapshot): Promise<number> {
+    const type = email.status === "suppressed" ? "email.suppressed" : "email.queued";
+    return this.#enqueue(trx, type, email, email.createdAt);
   }
 
   /** In the unit that wrote a claim's outcome (only when finishClaim kept it). */
@@ -176,6 +197,18 @@ export interface AcceptedEmail {
   waitReason: string | null;
   /** The subject as sent, when it is not the request's own (rendered from a template). */
   subject?: string;
+}
+
+function acceptedRollup(email: EmailSnapshot, shard: number): RollupChange {
+  const suppressed = email.status === "suppressed";
+  return {
+    tenantId: email.tenantId,
+    at: email.createdAt,
+    smtpAccountId: null,
+    tags: email.tags,
+    counts: suppressed ? { accepted: 1, suppressed: 1 } : { accepted: 1 },
+    shard,
+  };
 }
 
 function acceptedSnapshot(a: AcceptedEmail): EmailSnapshot {

@@ -7,8 +7,10 @@ import type { AuthenticatedKey } from "../api-keys";
 import { type EmailAttachmentRef, linkEmailAttachments } from "../attachments";
 import { reusableInsert } from "../db/reusable-query";
 import type { Database } from "../db/schema";
+import type { AcceptedEmail as AcceptedEmailEvent } from "../email-events";
 import { isUniqueViolation } from "../queue/write-batcher";
 import type { AcceptDeps, AcceptResult } from "./accept";
+import { acceptWriter } from "./bulk-accept";
 import { findIdempotentResponse, type StoredResponse, storeIdempotentResponse } from "./idempotency";
 import type { PreparedEmail } from "./prepare-email";
 import { consumeDailyQuota, type QuotaState } from "./quota";
@@ -35,55 +37,52 @@ export interface StoreAccepted {
   writeFirst?: (trx: Kysely<Database>) => Promise<void>;
 }
 
+/** What the write unit answers: the stored answer for a repeated key, or the new one. */
+export type AcceptOutcome = { replay: StoredResponse } | { response: StoredResponse; quota: QuotaState | undefined };
+
 export async function storeAccepted(deps: AcceptDeps, s: StoreAccepted): Promise<AcceptResult> {
   const tenantId = s.key.tenantId;
   const { now, emails, idempotency } = s;
-  type Outcome = { replay: StoredResponse } | { response: StoredResponse; quota: QuotaState | undefined };
+  type Outcome = AcceptOutcome;
+  // On Postgres, plain accepts (no batch row, no attachments) are written together with the
+  // others of their flush (bulk-accept.ts); the unit below is what runs on SQLite, for the rest,
+  // and for any of them whose gathered transaction failed.
+  const bulkable = !s.writeFirst && emails.every((e) => e.attachments.length === 0);
   const outcome = await deps.batcher
-    .write<Outcome>(async (trx) => {
-      if (idempotency) {
-        const prior = await findIdempotentResponse(trx, tenantId, idempotency.key, idempotency.hash, now);
-        if (prior) return { replay: prior };
-      }
-      const { dailyLimit } = s.key;
-      const quota =
-        dailyLimit !== null
-          ? await consumeDailyQuota(trx, { id: s.key.id, dailyLimit }, emails.length, now)
-          : undefined;
-      await s.writeFirst?.(trx);
-      await insertEmails(deps, trx, tenantId, emails);
-      const withFiles = emails.filter((e) => e.attachments.length > 0);
-      if (withFiles.length > 0) {
-        const links = withFiles.map((e) => ({ emailId: e.row.id, refs: e.attachments }));
-        await linkEmailAttachments(trx, tenantId, links, now, deps.config.attachmentTtlMs);
-      }
-      for (const e of emails) {
-        await deps.events.writeAccepted(trx, {
-          id: e.row.id,
-          tenantId,
-          status: e.body.status,
-          req: e.request,
-          recipients: e.recipients,
-          tags: e.tags,
-          now,
-          scheduledAt: e.row.scheduled_at ?? null,
-          waitReason: e.row.wait_reason ?? null,
-          subject: e.row.subject,
-        });
-      }
-      const response = { status: 202, body: s.body };
-      if (idempotency) {
-        await storeIdempotentResponse(trx, {
-          tenantId,
-          key: idempotency.key,
-          hash: idempotency.hash,
-          response,
-          now,
-          ttlMs: deps.config.idempotencyTtlMs,
-        });
-      }
-      return { response, quota };
-    })
+    .write<Outcome>(
+      async (trx) => {
+        if (idempotency) {
+          const prior = await findIdempotentResponse(trx, tenantId, idempotency.key, idempotency.hash, now);
+          if (prior) return { replay: prior };
+        }
+        const { dailyLimit } = s.key;
+        const quota =
+          dailyLimit !== null
+            ? await consumeDailyQuota(trx, { id: s.key.id, dailyLimit }, emails.length, now)
+            : undefined;
+        await s.writeFirst?.(trx);
+        await insertEmails(deps, trx, tenantId, emails);
+        const withFiles = emails.filter((e) => e.attachments.length > 0);
+        if (withFiles.length > 0) {
+          const links = withFiles.map((e) => ({ emailId: e.row.id, refs: e.attachments }));
+          await linkEmailAttachments(trx, tenantId, links, now, deps.config.attachmentTtlMs);
+        }
+        for (const e of emails) await deps.events.writeAccepted(trx, acceptedEvent(tenantId, e, now));
+        const response = { status: 202, body: s.body };
+        if (idempotency) {
+          await storeIdempotentResponse(trx, {
+            tenantId,
+            key: idempotency.key,
+            hash: idempotency.hash,
+            response,
+            now,
+            ttlMs: deps.config.idempotencyTtlMs,
+          });
+        }
+        return { response, quota };
+      },
+      bulkable ? { bulk: { writer: acceptWriter, item: { deps, accepted: s } } } : {},
+    )
     .catch(async (err): Promise<Outcome> => {
       // Another instance committed the same Idempotency-Key first: answer with its response.
       if (!idempotency || !isUniqueViolation(err)) throw err;
@@ -96,6 +95,22 @@ export async function storeAccepted(deps: AcceptDeps, s: StoreAccepted): Promise
   for (const e of emails) deps.events.afterAccept(e.body.status);
   if (emails.some((e) => e.dueNow)) deps.onQueued?.();
   return { response: outcome.response, quota: outcome.quota, replayed: false };
+}
+
+/** What the statistics and webhooks are told of an accepted email. */
+export function acceptedEvent(tenantId: string, e: AcceptedEmail, now: number): AcceptedEmailEvent {
+  return {
+    id: e.row.id,
+    tenantId,
+    status: e.body.status,
+    req: e.request,
+    recipients: e.recipients,
+    tags: e.tags,
+    now,
+    scheduledAt: e.row.scheduled_at ?? null,
+    waitReason: e.row.wait_reason ?? null,
+    subject: e.row.subject,
+  };
 }
 
 async function insertEmails(deps: AcceptDeps, trx: Kysely<Database>, tenantId: string, emails: AcceptedEmail[]) {

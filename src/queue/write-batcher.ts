@@ -9,13 +9,19 @@
 // transaction is rolled back and every unit is re-run alone, so one bad write never takes
 // others down with it and nothing is half-applied.
 //
-// On Postgres a unit somebody waits on (an accept) is its own transaction on its own pooled
-// connection — the server groups concurrent WAL flushes itself; background units (send
-// outcomes) are gathered into shared transactions as on SQLite.
+// On Postgres a unit somebody waits on is its own transaction on its own pooled connection —
+// the server groups concurrent WAL flushes itself — unless it comes with a bulk form (an
+// accept): those are gathered as on SQLite, but written together by their BulkWriter (a
+// statement per table for the whole flush, not a few per unit), with a few flushes in flight
+// on separate connections (bulk-flushes.ts). Background units (send outcomes) are gathered
+// into shared transactions as on SQLite.
 import type { Kysely } from "kysely";
 import type { Db } from "../db/database";
 import { databaseUnavailableReason } from "../db/errors";
 import type { Database } from "../db/schema";
+import { BulkFlushes, type BulkWrite } from "./bulk-flushes";
+
+export type { BulkResult, BulkWrite, BulkWriter } from "./bulk-flushes";
 
 export type WriteUnit<T> = (trx: Kysely<Database>) => Promise<T>;
 
@@ -57,6 +63,12 @@ export interface WriteOptions {
    * Send outcomes pass "tenant account".
    */
   lockOrder?: string;
+  /**
+   * The same write as `unit`, in a form a BulkWriter writes together with others of its kind
+   * (Postgres only; SQLite runs `unit`). `unit` stays the truth: it is what runs alone when
+   * the gathered transaction fails.
+   */
+  bulk?: BulkWrite<unknown>;
 }
 
 export class WriteBatcher {
@@ -66,11 +78,17 @@ export class WriteBatcher {
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** Transactions committed and units written, for benchmarks and metrics. */
   readonly stats = { commits: 0, units: 0 };
+  readonly #bulk: BulkFlushes;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db) {
+    this.#bulk = new BulkFlushes(db, this.stats, (unit) => this.#alone(unit));
+  }
 
   /** Runs `unit` inside a transaction; resolves after that transaction has committed. */
   write<T>(unit: WriteUnit<T>, opts: WriteOptions = {}): Promise<T> {
+    if (this.db.dialect === "postgres" && opts.bulk && !opts.background) {
+      return this.#bulk.write(unit, opts.bulk, opts.lockOrder ?? "") as Promise<T>;
+    }
     if (this.db.dialect === "postgres" && !opts.background) {
       // A caller is waiting: its own transaction on its own pooled connection, side by side
       // with the others (Postgres groups concurrent WAL flushes by itself).
@@ -151,6 +169,16 @@ export class WriteBatcher {
     }
   }
 
+  /** A unit in a transaction of its own (a bulk unit whose gathered transaction failed). */
+  async #alone(unit: WriteUnit<unknown>): Promise<unknown> {
+    try {
+      return await this.db.kysely.transaction().execute(unit);
+    } finally {
+      this.stats.commits++;
+      this.stats.units++;
+    }
+  }
+
   async #commitAlone(p: Pending): Promise<void> {
     try {
       p.resolve(await this.db.kysely.transaction().execute(p.unit));
@@ -177,7 +205,7 @@ export class WriteBatcher {
 
   /** Waits until everything submitted so far has committed (shutdown). */
   async drain(): Promise<void> {
-    while (this.#pending.length > 0 || this.#flushing) {
+    while (this.#pending.length > 0 || this.#flushing || this.#bulk.busy) {
       await new Promise((r) => setTimeout(r, 1));
     }
   }

@@ -20,6 +20,8 @@ export type RollupCounter = (typeof ROLLUP_COUNTERS)[number];
 
 type CountColumn = RollupCounter | LatencyColumn;
 const KEY_COLUMNS = ["tenant_id", "tag", "bucket_hour", "smtp_account_id", "shard"] as const;
+/** Every counter column, in one fixed order (a statement's columns follow it). */
+const ROLLUP_COLUMNS: readonly CountColumn[] = [...ROLLUP_COUNTERS, ...LATENCY_COLUMNS];
 
 /** Rows per (tenant, tag, hour, account) that concurrent Postgres transactions spread over. */
 export const POSTGRES_ROLLUP_SHARDS = 8;
@@ -41,31 +43,68 @@ export interface RollupChange {
 
 const compiledByShape = new Map<string, string>();
 
-export async function recordRollup(trx: Kysely<Database>, change: RollupChange): Promise<void> {
-  const added: Partial<Record<CountColumn, number>> = {};
-  for (const c of ROLLUP_COUNTERS) {
-    const n = change.counts[c];
-    if (n) added[c] = n;
-  }
-  if (change.latencyMs !== undefined) {
-    added[LATENCY_COLUMNS[latencyCell(Math.max(change.latencyMs, 0))]!] = 1;
-  }
-  const counters = Object.keys(added) as CountColumn[];
-  if (counters.length === 0) return;
+export function recordRollup(trx: Kysely<Database>, change: RollupChange): Promise<void> {
+  return recordRollups(trx, [change]);
+}
 
-  const bucketHour = hourWindowStart(change.at);
-  const account = change.smtpAccountId ?? "";
-  // Keys in KEY_COLUMNS order, so the parameters below line up with the compiled statement.
-  // Sorted, so concurrent transactions lock a change's rows in one order (no deadlocks on Postgres).
-  const rows = ["", ...[...new Set(change.tags)].sort()].map((tag) => ({
-    tenant_id: change.tenantId,
-    tag,
-    bucket_hour: bucketHour,
-    smtp_account_id: account,
-    shard: change.shard,
-    ...added,
-  }));
-  const params = rows.flatMap((row) => [...KEY_COLUMNS, ...counters].map((c) => row[c as keyof typeof row]));
+/**
+ * Several changes in one statement: changes to the same row (tenant, tag, hour, account,
+ * shard) are added up first — a gathered flush of accepts writes each of its rows once.
+ */
+export async function recordRollups(trx: Kysely<Database>, changes: readonly RollupChange[]): Promise<void> {
+  type Row = Record<(typeof KEY_COLUMNS)[number], string | number> & Partial<Record<CountColumn, number>>;
+  const byKey = new Map<string, Row>();
+  const used = new Set<CountColumn>();
+  for (const change of changes) {
+    const added: Partial<Record<CountColumn, number>> = {};
+    for (const c of ROLLUP_COUNTERS) {
+      const n = change.counts[c];
+      if (n) added[c] = n;
+    }
+    if (change.latencyMs !== undefined) {
+      added[LATENCY_COLUMNS[latencyCell(Math.max(change.latencyMs, 0))]!] = 1;
+    }
+    const counters = Object.keys(added) as CountColumn[];
+    if (counters.length === 0) continue;
+    for (const c of counters) used.add(c);
+    const bucketHour = hourWindowStart(change.at);
+    const account = change.smtpAccountId ?? "";
+    for (const tag of ["", ...new Set(change.tags)]) {
+      const key = JSON.stringify([change.tenantId, bucketHour, account, change.shard, tag]);
+      let row = byKey.get(key);
+      if (!row) {
+        // Keys in KEY_COLUMNS order, so the parameters below line up with the compiled statement.
+        row = {
+          tenant_id: change.tenantId,
+          tag,
+          bucket_hour: bucketHour,
+          smtp_account_id: account,
+          shard: change.shard,
+        };
+        byKey.set(key, row);
+      }
+      for (const c of counters) row[c] = (row[c] ?? 0) + added[c]!;
+    }
+  }
+  if (byKey.size === 0) return;
+  // In one order — tenant, hour, account, shard, then the hour's total ('') before its tags —
+  // so concurrent transactions lock shared rows in one order (no deadlocks on Postgres).
+  const counters = ROLLUP_COLUMNS.filter((c) => used.has(c));
+  // Every row with the same columns in the same order: Kysely lays the statement out by them.
+  const rows = [...byKey.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, sum]) => {
+      const row: Row = {
+        tenant_id: sum.tenant_id,
+        tag: sum.tag,
+        bucket_hour: sum.bucket_hour,
+        smtp_account_id: sum.smtp_account_id,
+        shard: sum.shard,
+      };
+      for (const c of counters) row[c] = sum[c] ?? 0;
+      return row;
+    });
+  const params = rows.flatMap((row) => [...KEY_COLUMNS, ...counters].map((c) => row[c]));
 
   const shape = `${counters.join(",")}|${rows.length}`;
   let text = compiledByShape.get(shape);
