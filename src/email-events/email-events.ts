@@ -62,11 +62,14 @@ export class EmailEvents {
   async writeAcceptedMany(trx: Kysely<Database>, accepted: AcceptedEmail[], flush: { slot: number }): Promise<void> {
     const emails = accepted.map(acceptedSnapshot);
     const shard = this.#shardOfSlot(flush.slot);
-    for (const email of emails) await this.#enqueueAccepted(trx, email);
-    await recordRollups(
+    // The rollup statement is issued before anything is awaited: on a pipelined transaction
+    // statements run in the order issued, and the caller counts on the rollups' place in it.
+    const rollups = recordRollups(
       trx,
       emails.map((email) => acceptedRollup(email, shard)),
     );
+    const deliveries = Promise.all(emails.map((email) => this.#enqueueAccepted(trx, email)));
+    await Promise.all([rollups, deliveries]);
   }
 
   #enqueueAccepted(trx: Kysely<Database>, email: EmailSnapshot): Promise<number> {

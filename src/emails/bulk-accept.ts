@@ -31,24 +31,33 @@ export const acceptWriter: BulkWriter<BulkAccept, AcceptOutcome> = {
     await answerRepeatedKeys(trx, items, results);
     const quotas = await takeQuotas(trx, items, results);
 
+    // From here on nothing needs an answer before the next statement: issued together (one
+    // round trip on Postgres) and run in the order issued, which keeps the lock order — rollups
+    // (issued by writeAcceptedMany before it awaits anything), then idempotency keys. Each
+    // call below sends its statement before its first await.
+    const writes: Promise<unknown>[] = [];
     const admitted = items.flatMap((item, i) => (results[i] === undefined ? [item.accepted] : []));
     if (admitted.length > 0) {
       const emails = admitted.flatMap((a) => a.emails);
-      await insertRowsAsJson(
-        trx,
-        "emails",
-        emails.map((e) => e.row),
+      writes.push(
+        insertRowsAsJson(
+          trx,
+          "emails",
+          emails.map((e) => e.row),
+        ),
       );
       const tags = admitted.flatMap((a) =>
         a.emails.flatMap((e) =>
           e.tags.map((tag) => ({ email_id: e.row.id as string, tenant_id: a.key.tenantId, tag })),
         ),
       );
-      if (tags.length > 0) await insertRowsAsJson(trx, "email_tags", tags);
-      await items[0]!.deps.events.writeAcceptedMany(
-        trx,
-        admitted.flatMap((a) => a.emails.map((e) => acceptedEvent(a.key.tenantId, e, a.now))),
-        flush,
+      if (tags.length > 0) writes.push(insertRowsAsJson(trx, "email_tags", tags));
+      writes.push(
+        items[0]!.deps.events.writeAcceptedMany(
+          trx,
+          admitted.flatMap((a) => a.emails.map((e) => acceptedEvent(a.key.tenantId, e, a.now))),
+          flush,
+        ),
       );
     }
 
@@ -69,7 +78,8 @@ export const acceptWriter: BulkWriter<BulkAccept, AcceptOutcome> = {
         });
       }
     });
-    await storeIdempotentResponses(trx, records);
+    writes.push(storeIdempotentResponses(trx, records));
+    await Promise.all(writes);
     return results as Result[];
   },
 };

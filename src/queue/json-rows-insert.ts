@@ -25,6 +25,8 @@ export async function insertRowsAsJson<T extends keyof Database & string>(
     if (group) group.push(row);
     else bySignature.set(signature, [row]);
   }
+  // Issued one after the other without waiting (in order on a pipelined transaction).
+  const inserts: Promise<unknown>[] = [];
   for (const [signature, group] of bySignature) {
     const id = `${table}|${signature}`;
     let text = textByColumns.get(id);
@@ -36,6 +38,7 @@ export async function insertRowsAsJson<T extends keyof Database & string>(
       text = `insert into "${table}" (${columns}) select ${columns} from json_populate_recordset(null::"${table}", $1::text::json)`;
       textByColumns.set(id, text);
     }
-    await trx.executeQuery(CompiledQuery.raw(text, [JSON.stringify(group)]));
+    inserts.push(trx.executeQuery(CompiledQuery.raw(text, [JSON.stringify(group)])));
   }
+  await Promise.all(inserts);
 }
