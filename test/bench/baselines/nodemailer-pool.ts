@@ -2,7 +2,7 @@
 // connections, 40 sends in flight, every message composed by nodemailer as it is sent (or,
 // with --mode raw, one pre-built raw MIME message sent as is, to show what composition costs).
 // Whatever Posthorn's dispatcher adds (claims, acks, bookkeeping) shows against this.
-// Prints one JSON line: { mode, messages, ms, rate, errors }.
+// Prints one JSON line: { mode, messages, ms, rate, errors, cpuUsPerEmail }.
 //
 //   bun test/bench/baselines/nodemailer-pool.ts --port 2525 --messages 20000 --mode compose|raw|html
 import { parseArgs } from "node:util";
@@ -46,6 +46,7 @@ await Promise.all(Array.from({ length: Number(values.connections) }, () => trans
 let next = 0;
 let errors = 0;
 const started = performance.now();
+const cpuBefore = process.cpuUsage();
 await Promise.all(
   Array.from({ length: inflight }, async () => {
     while (next < total) {
@@ -59,5 +60,9 @@ await Promise.all(
   }),
 );
 const ms = performance.now() - started;
+const cpu = process.cpuUsage(cpuBefore);
 transport.close();
-process.stdout.write(`${JSON.stringify({ mode, messages: total, ms, rate: (total / ms) * 1000, errors })}\n`);
+const cpuUsPerEmail = (cpu.user + cpu.system) / total;
+process.stdout.write(
+  `${JSON.stringify({ mode, messages: total, ms, rate: (total / ms) * 1000, errors, cpuUsPerEmail })}\n`,
+);

@@ -58,6 +58,8 @@ export interface PoolResult {
   rate: number;
   ms: number;
   errors: number;
+  /** CPU time (user + system) the pool's process used per email sent. */
+  cpuUsPerEmail: number;
 }
 
 /** The bare nodemailer pool baseline, run to completion in its own process. */

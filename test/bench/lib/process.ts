@@ -34,6 +34,23 @@ export function rssKb(pid: number): number | undefined {
   }
 }
 
+/**
+ * CPU time a process has used so far (user + system, all threads) in ms, or undefined once it
+ * has gone. On a shared 2-core machine wall-clock rates swing with whatever else runs; CPU per
+ * unit of work barely moves, so benchmarks report both.
+ */
+export function cpuMs(pid: number): number | undefined {
+  try {
+    // Fields 14 and 15 of /proc/<pid>/stat, counted after the ")" that ends the command name.
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(")").pop()!.trim().split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+/** USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK). */
+const CLOCK_TICKS_PER_SECOND = 100;
+
 /** Keeps the last `max` characters a child printed, for error messages. */
 function drain(stream: ReadableStream<Uint8Array>, max = 8192): () => string {
   let tail = "";

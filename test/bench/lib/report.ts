@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, freemem, loadavg, totalmem } from "node:os";
 
-export type Unit = "req/s" | "emails/s" | "ms" | "s" | "MB" | "KiB" | "bytes/email";
+export type Unit = "req/s" | "emails/s" | "ms" | "s" | "MB" | "KiB" | "bytes/email" | "µs/email";
 
 export interface Measure {
   value: number;
@@ -49,6 +49,7 @@ export function formatMeasure(m: Measure | undefined): string {
       return `${group(m.value, 1)} MB`;
     case "KiB":
     case "bytes/email":
+    case "µs/email":
       return `${group(m.value)} ${m.unit}`;
   }
 }
