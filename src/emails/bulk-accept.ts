@@ -31,8 +31,8 @@ export const acceptWriter: BulkWriter<BulkAccept, AcceptOutcome> = {
     await answerRepeatedKeys(trx, items, results);
     const quotas = await takeQuotas(trx, items, results);
 
-    // From here on nothing needs an answer before the next statement: issued together (one
-    // round trip on Postgres) and run in the order issued, which keeps the lock order — rollups
+    // From here on nothing needs an answer before the next statement: issued together (on
+    // Postgres one round trip, then COMMIT) and run in the order issued, which keeps the lock order — rollups
     // (issued by writeAcceptedMany before it awaits anything), then idempotency keys. Each
     // call below sends its statement before its first await.
     const writes: Promise<unknown>[] = [];

@@ -1,11 +1,14 @@
 // A Postgres transaction whose statements are pipelined: each is sent as soon as it is issued,
 // without waiting for the answers to the ones before (postgres.js pipelines the queries of one
-// connection; Kysely's own transactions wait for each). BEGIN, a gathered flush's INSERTs and
-// COMMIT then cost one round trip and two socket writes instead of one each per statement.
+// connection; Kysely's own transactions wait for each). BEGIN and a gathered flush's INSERTs
+// and upserts then cost one round trip and one socket write, COMMIT a second one, instead of
+// one each per statement.
 //
-// Statements run in the order they were issued. A statement that fails aborts the transaction:
-// the ones after it fail too and COMMIT answers ROLLBACK — so the transaction counts as
-// committed only when every statement issued in it succeeded and COMMIT said COMMIT.
+// Statements run in the order they were issued (Kysely asks the driver for the connection
+// synchronously when a statement is executed, and every statement takes the same steps from
+// there to the socket). A statement that fails aborts the transaction: the ones after it fail
+// too. COMMIT is sent only once every statement issued in the transaction has finished —
+// awaited by the caller or not — and only if all of them succeeded; otherwise ROLLBACK.
 import {
   type CompiledQuery,
   type DatabaseConnection,
@@ -21,15 +24,57 @@ import type { Database } from "../db/schema";
 
 type Reserved = postgres.ReservedSql<Record<string, unknown>>;
 
-/** Kysely over one reserved connection, every statement sent at once and remembered. */
-class PipelineConnection implements DatabaseConnection {
-  reserved: Reserved | undefined;
-  issued: Promise<unknown>[] = [];
+/** The transaction a slot's Kysely currently writes to. */
+interface Current {
+  reserved: Reserved;
+  /** Every statement sent, to see whether one failed. */
+  sent: Promise<unknown>[];
+  /** One per statement issued, settled when Kysely is done with it. */
+  finished: Promise<void>[];
+  /** COMMIT or ROLLBACK is on its way: a statement now would land outside the transaction. */
+  ending: boolean;
+}
+
+class PipelineDriver implements Driver {
+  current: Current | undefined;
+
+  async init(): Promise<void> {}
+  async acquireConnection(): Promise<DatabaseConnection> {
+    const tx = this.current;
+    if (!tx || tx.ending) throw new Error("a statement issued outside its pipelined transaction");
+    let done!: () => void;
+    tx.finished.push(
+      new Promise<void>((resolve) => {
+        done = resolve;
+      }),
+    );
+    return new PipelinedStatement(tx, done);
+  }
+  async releaseConnection(statement: DatabaseConnection): Promise<void> {
+    (statement as PipelinedStatement).done();
+  }
+  async beginTransaction(): Promise<void> {
+    throw new Error("a pipelined transaction is begun by PipelinedTransactions.run");
+  }
+  async commitTransaction(): Promise<void> {
+    throw new Error("a pipelined transaction is committed by PipelinedTransactions.run");
+  }
+  async rollbackTransaction(): Promise<void> {
+    throw new Error("a pipelined transaction is rolled back by PipelinedTransactions.run");
+  }
+  async destroy(): Promise<void> {}
+}
+
+/** One statement's view of the reserved connection. */
+class PipelinedStatement implements DatabaseConnection {
+  constructor(
+    private readonly tx: Current,
+    readonly done: () => void,
+  ) {}
 
   executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-    if (!this.reserved) return Promise.reject(new Error("pipelined statement outside its transaction"));
-    const sent = this.reserved.unsafe(query.sql, [...query.parameters] as never[], { prepare: true });
-    this.issued.push(sent);
+    const sent = this.tx.reserved.unsafe(query.sql, [...query.parameters] as never[], { prepare: true });
+    this.tx.sent.push(sent);
     return sent.then((result) => ({
       rows: Array.from(result) as R[],
       numAffectedRows: result.command === "SELECT" ? undefined : BigInt(result.count ?? 0),
@@ -42,32 +87,13 @@ class PipelineConnection implements DatabaseConnection {
   }
 }
 
-class PipelineDriver implements Driver {
-  constructor(private readonly connection: PipelineConnection) {}
-  async init(): Promise<void> {}
-  async acquireConnection(): Promise<DatabaseConnection> {
-    return this.connection;
-  }
-  async beginTransaction(): Promise<void> {
-    throw new Error("a pipelined transaction is begun by runPipelined");
-  }
-  async commitTransaction(): Promise<void> {
-    throw new Error("a pipelined transaction is committed by runPipelined");
-  }
-  async rollbackTransaction(): Promise<void> {
-    throw new Error("a pipelined transaction is rolled back by runPipelined");
-  }
-  async releaseConnection(): Promise<void> {}
-  async destroy(): Promise<void> {}
-}
-
 /** One per flush slot: a Kysely bound, for the length of one transaction, to a reserved connection. */
 export class PipelinedTransactions {
-  readonly #connection = new PipelineConnection();
+  readonly #driver = new PipelineDriver();
   readonly #kysely: Kysely<Database>;
 
   constructor(private readonly pg: postgres.Sql) {
-    const driver = new PipelineDriver(this.#connection);
+    const driver = this.#driver;
     this.#kysely = new Kysely<Database>({
       dialect: {
         createAdapter: () => new PostgresAdapter(),
@@ -79,36 +105,43 @@ export class PipelinedTransactions {
   }
 
   /**
-   * Runs `fn` in a transaction and commits it; `fn` may issue statements without awaiting them.
-   * Throws (after the server rolled back) if any statement failed. One at a time per instance.
+   * Runs `fn` in a transaction and commits it. `fn` may issue statements together and await
+   * them once; it must not leave statements to be issued after it returned (they would be
+   * refused). Throws, after ROLLBACK, if `fn` or any statement failed. One at a time.
    */
   async run<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
-    const c = this.#connection;
-    if (c.reserved) throw new Error("one pipelined transaction at a time");
+    if (this.#driver.current) throw new Error("one pipelined transaction at a time");
     const reserved = (await this.pg.reserve()) as Reserved;
-    c.reserved = reserved;
-    c.issued = [];
+    const tx: Current = { reserved, sent: [], finished: [], ending: false };
+    this.#driver.current = tx;
     try {
       // execute(): a postgres.js query is sent when first awaited or executed, in that order.
-      c.issued.push(reserved.unsafe("begin").execute());
+      tx.sent.push(reserved.unsafe("begin").execute());
       let result: T;
+      let failure: { error: unknown } | undefined;
       try {
         result = await fn(this.#kysely);
-      } catch (err) {
-        await Promise.allSettled(c.issued);
-        await reserved.unsafe("rollback").catch(() => {});
-        throw err;
+      } catch (error) {
+        failure = { error };
       }
-      const commit = reserved.unsafe("commit").execute();
-      const settled = await Promise.allSettled([...c.issued, commit]);
-      const failed = settled.find((s) => s.status === "rejected");
-      if (failed) throw failed.reason;
-      const done = await commit;
+      // Every statement issued, also those fn did not await (and any they issued meanwhile).
+      for (let seen = 0; seen < tx.finished.length; ) {
+        const pending = tx.finished.slice(seen);
+        seen = tx.finished.length;
+        await Promise.all(pending);
+      }
+      tx.ending = true;
+      const failed = (await Promise.allSettled(tx.sent)).find((s) => s.status === "rejected");
+      failure ??= failed && { error: failed.reason };
+      if (failure) {
+        await reserved.unsafe("rollback").catch(() => {});
+        throw failure.error;
+      }
+      const done = await reserved.unsafe("commit");
       if (done.command !== "COMMIT") throw new Error(`transaction ended in ${done.command}, not COMMIT`);
-      return result;
+      return result!;
     } finally {
-      c.reserved = undefined;
-      c.issued = [];
+      this.#driver.current = undefined;
       reserved.release();
     }
   }
