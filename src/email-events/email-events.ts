@@ -51,17 +51,14 @@ export class EmailEvents {
     return (this.#slotOffset + slot) % this.#shards;
   }
 
-  /** In the accept unit, after the email's row is written. */
-  async writeAccepted(trx: Kysely<Database>, accepted: AcceptedEmail): Promise<void> {
-    const email = acceptedSnapshot(accepted);
-    await recordRollup(trx, acceptedRollup(email, this.#shard()));
-    await this.#enqueueAccepted(trx, email);
-  }
-
-  /** writeAccepted for the emails of a gathered accept flush: one rollup statement for all. */
-  async writeAcceptedMany(trx: Kysely<Database>, accepted: AcceptedEmail[], flush: { slot: number }): Promise<void> {
+  /**
+   * In the accept unit, after the emails' rows are written: one rollup statement for them all,
+   * on one shard — a gathered flush's own (`flush.slot`), else one picked at random — so a
+   * transaction locks one shard of a row, never two in some order.
+   */
+  async writeAccepted(trx: Kysely<Database>, accepted: AcceptedEmail[], flush?: { slot: number }): Promise<void> {
     const emails = accepted.map(acceptedSnapshot);
-    const shard = this.#shardOfSlot(flush.slot);
+    const shard = flush ? this.#shardOfSlot(flush.slot) : this.#shard();
     // The rollup statement is issued before anything is awaited: on a pipelined transaction
     // statements run in the order issued, and the caller counts on the rollups' place in it.
     const rollups = recordRollups(

@@ -33,7 +33,7 @@ export const acceptWriter: BulkWriter<BulkAccept, AcceptOutcome> = {
 
     // From here on nothing needs an answer before the next statement: issued together (on
     // Postgres one round trip, then COMMIT) and run in the order issued, which keeps the lock order — rollups
-    // (issued by writeAcceptedMany before it awaits anything), then idempotency keys. Each
+    // (issued by writeAccepted before it awaits anything), then idempotency keys. Each
     // call below sends its statement before its first await.
     const writes: Promise<unknown>[] = [];
     const admitted = items.flatMap((item, i) => (results[i] === undefined ? [item.accepted] : []));
@@ -53,7 +53,7 @@ export const acceptWriter: BulkWriter<BulkAccept, AcceptOutcome> = {
       );
       if (tags.length > 0) writes.push(insertRowsAsJson(trx, "email_tags", tags));
       writes.push(
-        items[0]!.deps.events.writeAcceptedMany(
+        items[0]!.deps.events.writeAccepted(
           trx,
           admitted.flatMap((a) => a.emails.map((e) => acceptedEvent(a.key.tenantId, e, a.now))),
           flush,

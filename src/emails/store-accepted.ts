@@ -67,7 +67,10 @@ export async function storeAccepted(deps: AcceptDeps, s: StoreAccepted): Promise
           const links = withFiles.map((e) => ({ emailId: e.row.id, refs: e.attachments }));
           await linkEmailAttachments(trx, tenantId, links, now, deps.config.attachmentTtlMs);
         }
-        for (const e of emails) await deps.events.writeAccepted(trx, acceptedEvent(tenantId, e, now));
+        await deps.events.writeAccepted(
+          trx,
+          emails.map((e) => acceptedEvent(tenantId, e, now)),
+        );
         const response = { status: 202, body: s.body };
         if (idempotency) {
           await storeIdempotentResponse(trx, {

@@ -104,8 +104,19 @@ export async function recordRollups(trx: Kysely<Database>, changes: readonly Rol
       for (const c of counters) row[c] = sum[c] ?? 0;
       return row;
     });
-  const params = rows.flatMap((row) => [...KEY_COLUMNS, ...counters].map((c) => row[c]));
+  // Issued one after the other without waiting: they run in this order on either database.
+  const statements: Promise<unknown>[] = [];
+  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+    statements.push(upsertRows(trx, rows.slice(i, i + ROWS_PER_STATEMENT), counters));
+  }
+  await Promise.all(statements);
+}
 
+/** Rows per upsert: ~37 parameters a row at most, far below either database's limit. */
+const ROWS_PER_STATEMENT = 500;
+
+function upsertRows(trx: Kysely<Database>, rows: Record<string, string | number>[], counters: CountColumn[]) {
+  const params = rows.flatMap((row) => [...KEY_COLUMNS, ...counters].map((c) => row[c]));
   const shape = `${counters.join(",")}|${rows.length}`;
   let text = compiledByShape.get(shape);
   if (text === undefined) {
@@ -129,5 +140,5 @@ export async function recordRollups(trx: Kysely<Database>, changes: readonly Rol
     text = query.sql;
     compiledByShape.set(shape, text);
   }
-  await trx.executeQuery(CompiledQuery.raw(text, params));
+  return trx.executeQuery(CompiledQuery.raw(text, params));
 }

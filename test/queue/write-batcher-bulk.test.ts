@@ -64,6 +64,22 @@ describe(`gathered accepts (${TEST_DIALECT})`, () => {
     expect(t.deps.batcher.stats.commits - commitsBefore).toBeLessThan(30);
   });
 
+  it("counts a batch with more tag rows than one rollup statement holds", async () => {
+    const { key, tenantId } = await t.createTenantWithKey("Tags");
+    const emails = Array.from({ length: 60 }, (_, i) =>
+      email({ tags: Array.from({ length: 20 }, (_, j) => `t${i}-${j}`) }),
+    );
+    const res = await t.request("POST", "/v1/emails/batch", { key, json: { emails } });
+    expect(res.status).toBe(202);
+    const rows = await t.deps.db.kysely
+      .selectFrom("stats_rollups")
+      .select([sql<number>`count(distinct tag)`.as("tags"), sql<number>`sum(accepted)`.as("accepted")])
+      .where("tenant_id", "=", tenantId)
+      .executeTakeFirstOrThrow();
+    // 1,200 tags and the hour's total, each counted once.
+    expect([Number(rows.tags), Number(rows.accepted)]).toEqual([1201, 1260]);
+  });
+
   it("takes a key's daily quota as if the requests came one after the other", async () => {
     const { key } = await t.createTenantWithKey("Quota", 10);
     const remainingOf = (rs: Response[]) =>
