@@ -38,7 +38,29 @@ export async function insertRowsAsJson<T extends keyof Database & string>(
       text = `insert into "${table}" (${columns}) select ${columns} from json_populate_recordset(null::"${table}", $1::text::json)`;
       textByColumns.set(id, text);
     }
-    inserts.push(trx.executeQuery(CompiledQuery.raw(text, [JSON.stringify(group)])));
+    for (const json of jsonArrays(group)) inserts.push(trx.executeQuery(CompiledQuery.raw(text, [json])));
   }
   await Promise.all(inserts);
+}
+
+/** Characters of JSON per statement: a flush of large HTML emails goes in several, not one huge string. */
+const MAX_JSON_PER_STATEMENT = 4 * 1024 * 1024;
+
+/** The rows as JSON arrays of at most MAX_JSON_PER_STATEMENT characters (or one row). */
+function jsonArrays(rows: readonly unknown[]): string[] {
+  const arrays: string[] = [];
+  let parts: string[] = [];
+  let length = 0;
+  for (const row of rows) {
+    const json = JSON.stringify(row);
+    if (parts.length > 0 && length + json.length > MAX_JSON_PER_STATEMENT) {
+      arrays.push(`[${parts.join(",")}]`);
+      parts = [];
+      length = 0;
+    }
+    parts.push(json);
+    length += json.length + 1;
+  }
+  if (parts.length > 0) arrays.push(`[${parts.join(",")}]`);
+  return arrays;
 }
