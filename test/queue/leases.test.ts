@@ -121,4 +121,28 @@ describe(`queue leases (${TEST_DIALECT})`, () => {
       .execute();
     expect(rows.every((r) => r.status === "queued" && r.hold === null)).toBe(true);
   });
+
+  it("lets claims through between the chunks of a long release", async () => {
+    const { key: k4, tenantId: t4 } = await t.createTenantWithKey("many held");
+    const email = { to: ["a@example.com"], subject: "held", text: "x" };
+    for (let i = 0; i < 5; i++) {
+      const res = await t.request("POST", "/v1/emails/batch", {
+        key: k4,
+        json: { emails: Array.from({ length: 1000 }, () => email) },
+      });
+      expect(res.status).toBe(202);
+    }
+    const order: string[] = [];
+    let claimed: Promise<unknown> | undefined;
+    const released = await releaseHeldEmails(t.deps.batcher, t4, Date.now(), () => {
+      order.push("chunk");
+      claimed ??= claimDueEmails(t.temp.db, t.deps.batcher, { limit: 10, leaseMs: 60_000, token: "between" }).then(
+        (rows) => order.push(`claim ${rows.length}`),
+      );
+    });
+    await claimed;
+    expect(released).toBe(5000);
+    // The claim made after the first chunk committed before the second chunk was written.
+    expect(order.slice(0, 3)).toEqual(["chunk", "claim 10", "chunk"]);
+  });
 });
