@@ -172,10 +172,11 @@ export class WriteBatcher {
   /** A unit in a transaction of its own (a bulk unit whose gathered transaction failed). */
   async #alone(unit: WriteUnit<unknown>): Promise<unknown> {
     try {
-      return await this.db.kysely.transaction().execute(unit);
+      const result = await this.db.kysely.transaction().execute(unit);
+      this.stats.units++;
+      return result;
     } finally {
       this.stats.commits++;
-      this.stats.units++;
     }
   }
 
