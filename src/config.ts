@@ -1,5 +1,6 @@
 // Every setting Posthorn reads, in one place: read once at start (environment, then flags),
 // validated, and passed in. Nothing else reads process.env.
+import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -60,6 +61,11 @@ export interface Config {
   smtpTlsRejectUnauthorized: boolean;
   /** Most SMTP sends in flight at once in this process (each account's pool bounds its own connections). */
   dispatchConcurrency: number;
+  /**
+   * Threads that compose and send messages (MIME and SMTP), beside the main thread that keeps the
+   * queue and the API; 0 sends on the main thread. Each account's connections are split between them.
+   */
+  sendThreads: number;
   /** Most emails claimed from the queue in one statement. */
   claimBatchSize: number;
   /** How often an idle dispatcher looks for work another instance queued (or that became due). */
@@ -102,6 +108,8 @@ export const DEFAULTS = {
   idempotencyTtl: "24h",
   dispatchConcurrency: 100,
   claimBatchSize: 100,
+  /** One per core, at most 4: on 2 cores the main thread and smtp work share them. */
+  sendThreads: Math.min(Math.max(availableParallelism(), 1), 4),
   pollInterval: "1s",
   attachmentMaxBytes: "25mb",
   attachmentMaxFiles: 10,
@@ -205,6 +213,7 @@ export function loadConfig(env: Env, flags: ConfigFlags = {}): Config {
       "POSTHORN_DISPATCH_CONCURRENCY",
       env.POSTHORN_DISPATCH_CONCURRENCY || String(DEFAULTS.dispatchConcurrency),
     ),
+    sendThreads: parseThreadCount("POSTHORN_SEND_THREADS", env.POSTHORN_SEND_THREADS || String(DEFAULTS.sendThreads)),
     claimBatchSize: parsePositiveInt(
       "POSTHORN_CLAIM_BATCH_SIZE",
       env.POSTHORN_CLAIM_BATCH_SIZE || String(DEFAULTS.claimBatchSize),
@@ -350,6 +359,16 @@ function parsePositiveInt(name: string, raw: string): number {
   }
   return Number(raw);
 }
+
+function parseThreadCount(name: string, raw: string): number {
+  if (!/^\d+$/.test(raw) || Number(raw) > MAX_SEND_THREADS) {
+    throw new ConfigError(
+      `${name} must be a whole number from 0 (send on the main thread) to ${MAX_SEND_THREADS}, not "${raw}".`,
+    );
+  }
+  return Number(raw);
+}
+const MAX_SEND_THREADS = 32;
 
 const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
 

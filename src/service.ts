@@ -103,6 +103,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
     data_dir: config.dataDir,
     encryption_key_from: config.secretKey ? "POSTHORN_SECRET_KEY" : keyFile,
     migrations_applied: applied,
+    send_threads: config.sendThreads === 0 ? "none (the main thread sends)" : config.sendThreads,
     docs: `${url}/docs`,
     operator_api: config.adminKey ? "enabled" : "disabled (set POSTHORN_ADMIN_KEY)",
   });

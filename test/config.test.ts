@@ -114,6 +114,12 @@ describe("configuration", () => {
       /^POSTHORN_PREVIOUS_SECRET_KEYS\[1\] must be 32/,
     ],
     ["a body limit without a size", { POSTHORN_BODY_LIMIT: "lots" }, /^POSTHORN_BODY_LIMIT must be a size/],
+    [
+      "a negative thread count",
+      { POSTHORN_SEND_THREADS: "-1" },
+      /^POSTHORN_SEND_THREADS must be a whole number from 0/,
+    ],
+    ["too many send threads", { POSTHORN_SEND_THREADS: "64" }, /^POSTHORN_SEND_THREADS .* to 32, not "64"/],
   ];
   for (const [what, env, message] of bad) {
     it(`refuses ${what} with one line naming the variable`, () => {

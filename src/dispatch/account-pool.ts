@@ -1,16 +1,38 @@
 // One nodemailer pool per SMTP account: bounded connections (the account's max_connections),
-// reused across sends, rebuilt when the account changes, closed on shutdown.
-import nodemailer, { type Transporter } from "nodemailer";
-import { type SendableAccount, type TransportSettings, transportOptions } from "../smtp-accounts";
+// reused across sends, rebuilt when the account changes, closed on shutdown. Used as it is on
+// the main thread (POSTHORN_SEND_THREADS=0) and inside each send thread (send-thread.ts).
+import nodemailer, { type SendMailOptions, type Transporter } from "nodemailer";
+import { type SendableAccount, type TransportSettings, transportOptions } from "../smtp-accounts/sending";
 
-export class SmtpAccountPool {
-  readonly #pools = new Map<string, { version: number; transport: Transporter }>();
+/** What an SMTP server said to a message it took (nodemailer's SentMessageInfo, the parts we read). */
+export interface SmtpReply {
+  accepted?: unknown[];
+  rejected?: unknown[];
+  rejectedErrors?: unknown[];
+  response?: string;
+}
+
+/** Sends one message through one account: in this thread (SmtpAccountPool) or in send threads. */
+export interface SmtpSender {
+  /** Resolves with the server's reply; rejects with nodemailer's error (code, command, responseCode, response…). */
+  send(account: SendableAccount, message: SendMailOptions): Promise<SmtpReply>;
+  close(): Promise<void>;
+}
+
+export class SmtpAccountPool implements SmtpSender {
+  readonly #pools = new Map<string, { version: string; transport: Transporter }>();
 
   constructor(private readonly settings: TransportSettings) {}
 
+  send(account: SendableAccount, message: SendMailOptions): Promise<SmtpReply> {
+    return this.transportFor(account).sendMail(message);
+  }
+
   transportFor(account: SendableAccount): Transporter {
+    // A send thread gets a share of the account's connections: a new share is a new pool too.
+    const version = `${account.updated_at}/${account.max_connections}`;
     const current = this.#pools.get(account.id);
-    if (current && current.version === account.updated_at) return current.transport;
+    if (current && current.version === version) return current.transport;
     current?.transport.close();
     const transport = nodemailer.createTransport({
       ...transportOptions(account, this.settings),
@@ -19,11 +41,11 @@ export class SmtpAccountPool {
       maxMessages: Number.POSITIVE_INFINITY,
       ...(account.dkim ? { dkim: account.dkim } : {}),
     });
-    this.#pools.set(account.id, { version: account.updated_at, transport });
+    this.#pools.set(account.id, { version, transport });
     return transport;
   }
 
-  closeAll(): void {
+  async close(): Promise<void> {
     for (const { transport } of this.#pools.values()) transport.close();
     this.#pools.clear();
   }

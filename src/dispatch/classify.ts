@@ -4,6 +4,8 @@
 // Failures that are the account's fault (bad credentials, TLS) are retried — on another
 // account where one exists — rather than failing the email.
 
+import { SEND_THREAD_LOST } from "./send-threads";
+
 export type RecipientOutcome = "sent" | "retry" | "failed";
 
 export interface RecipientResult {
@@ -113,8 +115,10 @@ export function classifyFailure(pending: string[], err: SmtpError): ClassifiedAt
   const code = err.responseCode;
   const text = err.response ?? err.message ?? String(err);
   const setup = failedSettingUp(err);
+  // A send thread that died says nothing about the account: the email is simply tried again.
   const accountFault =
-    code === undefined || code === 421 || setup || (ACCOUNT_FAULT_CODES.has(err.code ?? "") && code < 500);
+    err.code !== SEND_THREAD_LOST &&
+    (code === undefined || code === 421 || setup || (ACCOUNT_FAULT_CODES.has(err.code ?? "") && code < 500));
   const byRecipient = new Map((err.rejectedErrors ?? []).map((e) => [lower(e.recipient ?? ""), e]));
   const recipients = pending.map((email): RecipientResult => {
     const own = byRecipient.get(lower(email));

@@ -15,7 +15,7 @@ import type { WriteBatcher } from "../queue/write-batcher";
 import type { SendableAccount } from "../smtp-accounts";
 import { type LimitHold, nextWindowOpening, reserveSendSlot } from "../smtp-accounts/counters";
 import type { AccountHealth } from "./account-health";
-import type { SmtpAccountPool } from "./account-pool";
+import type { SmtpSender } from "./account-pool";
 import { mayRetry, retryDelayMs } from "./backoff";
 import { eligibleAccounts, orderAccounts } from "./choose-account";
 import { type ClassifiedAttempt, classifyFailure, classifySuccess } from "./classify";
@@ -25,7 +25,8 @@ export interface DeliveryDeps {
   kysely: Kysely<Database>;
   batcher: WriteBatcher;
   config: Config;
-  pool: SmtpAccountPool;
+  /** Sends through the account (in send threads, or on this thread when there are none). */
+  sender: SmtpSender;
   health: AccountHealth;
   log: Logger;
   /** The tenant's active accounts (cached briefly by the dispatcher). */
@@ -114,7 +115,7 @@ export async function deliverEmail(
   const started = Date.now();
   let result: ClassifiedAttempt;
   try {
-    const info = await deps.pool.transportFor(account).sendMail(composeMessage(row, account, pending, files));
+    const info = await deps.sender.send(account, composeMessage(row, account, pending, files));
     result = classifySuccess(pending, info as Parameters<typeof classifySuccess>[1]);
   } catch (err) {
     result = classifyFailure(pending, err as Parameters<typeof classifyFailure>[1]);

@@ -16,8 +16,9 @@ import { listSendableAccounts, type SendableAccount } from "../smtp-accounts";
 import { suppressedAmong } from "../suppressions";
 import { TenantCache } from "../tenant-cache";
 import { AccountHealth } from "./account-health";
-import { SmtpAccountPool } from "./account-pool";
+import { SmtpAccountPool, type SmtpSender } from "./account-pool";
 import { type DeliveryDeps, deliverEmail } from "./deliver-email";
+import { SmtpSendThreads } from "./send-threads";
 
 /** A tenant's accounts are re-read at most this often (or at once when they change here). */
 const ACCOUNT_CACHE_MS = 1_000;
@@ -27,7 +28,7 @@ export type DispatcherDeps = Pick<AppDeps, "db" | "batcher" | "config" | "log" |
 export class Dispatcher {
   readonly #deps: DispatcherDeps;
   readonly #log: Logger;
-  readonly #pool: SmtpAccountPool;
+  readonly #sender: SmtpSender;
   readonly #health = new AccountHealth();
   readonly #accounts: TenantCache<SendableAccount[]>;
   /** Lease token → emails of that claim not yet finished (leases the heartbeat keeps alive). */
@@ -50,10 +51,11 @@ export class Dispatcher {
     this.#accounts = new TenantCache(ACCOUNT_CACHE_MS, (tenantId) =>
       listSendableAccounts(deps.db, deps.secrets, tenantId),
     );
-    this.#pool = new SmtpAccountPool({
-      timeoutMs: deps.config.smtpTimeoutMs,
-      tlsRejectUnauthorized: deps.config.smtpTlsRejectUnauthorized,
-    });
+    const smtp = { timeoutMs: deps.config.smtpTimeoutMs, tlsRejectUnauthorized: deps.config.smtpTlsRejectUnauthorized };
+    this.#sender =
+      deps.config.sendThreads > 0
+        ? new SmtpSendThreads(deps.config.sendThreads, smtp, this.#log)
+        : new SmtpAccountPool(smtp);
   }
 
   start(): void {
@@ -89,7 +91,7 @@ export class Dispatcher {
       this.#log.warn("handed unfinished emails back to the queue", { count: handedBack });
     }
     for (const off of this.#unsubscribe) off();
-    this.#pool.closeAll();
+    await this.#sender.close();
     this.#loop = undefined;
   }
 
@@ -228,7 +230,7 @@ export class Dispatcher {
       kysely: this.#deps.db.kysely,
       batcher: this.#deps.batcher,
       config: this.#deps.config,
-      pool: this.#pool,
+      sender: this.#sender,
       health: this.#health,
       log: this.#log,
       accountsOf: (tenantId) => this.#accountsOf(tenantId),

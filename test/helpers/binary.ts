@@ -1,5 +1,5 @@
 // The compiled executable, as users run it: built once per test run into a temp directory
-// (`bun build --compile` takes about a second here), deleted after the last test file by the
+// with `bun run build` (about a second here), deleted after the last test file by the
 // global afterAll in test/preload.ts (bun test fires no process "exit" to hang it on).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,7 +19,8 @@ async function build(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), "posthorn-bin-"));
   buildDir = dir;
   const outfile = join(dir, "posthorn");
-  const proc = Bun.spawn([process.execPath, "build", "src/main.ts", "--compile", "--outfile", outfile], {
+  // `bun run build` itself (its entry points include the send thread), only the output elsewhere.
+  const proc = Bun.spawn([process.execPath, "run", "build", "--outfile", outfile], {
     cwd: REPO_ROOT,
     stdout: "pipe",
     stderr: "pipe",

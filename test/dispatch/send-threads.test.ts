@@ -1,0 +1,113 @@
+// Send threads: composing and SMTP run in worker threads, each with its share of every
+// account's connections; with POSTHORN_SEND_THREADS=0 the main thread sends.
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { classifyFailure } from "../../src/dispatch/classify";
+import { connectionShares, SEND_THREAD_LOST, SmtpSendThreads } from "../../src/dispatch/send-threads";
+import { createLogger } from "../../src/logger";
+import type { SendableAccount } from "../../src/smtp-accounts";
+import { createTestApp, type TestApp } from "../helpers/app";
+import { TEST_DIALECT } from "../helpers/db";
+import { createSmtpAccount, sendEmail, waitForStatus } from "../helpers/sending";
+import { startSmtpServer, type TestSmtpServer } from "../helpers/smtp-server";
+
+describe("connection shares", () => {
+  it("splits an account's connections over the threads as evenly as it can", () => {
+    expect(connectionShares(10, 2)).toEqual([5, 5]);
+    expect(connectionShares(3, 2)).toEqual([2, 1]);
+    expect(connectionShares(1, 4)).toEqual([1, 0, 0, 0]);
+  });
+});
+
+describe("a send thread that fails", () => {
+  it("fails only its sends in flight, as retryable, and is replaced", async () => {
+    const smtp = await startSmtpServer();
+    const logged: string[] = [];
+    const threads = new SmtpSendThreads(
+      1,
+      { timeoutMs: 2000, tlsRejectUnauthorized: false },
+      createLogger("error", (l) => logged.push(l)),
+    );
+    const account = {
+      id: "sa_test",
+      host: smtp.host,
+      port: smtp.port,
+      security: "none",
+      username: null,
+      password: null,
+      max_connections: 1,
+      dkim: undefined,
+      updated_at: 1,
+    } as unknown as SendableAccount;
+    const message = {
+      from: "a@example.com",
+      to: "b@example.com",
+      subject: "s",
+      text: "t",
+      envelope: { from: "a@example.com", to: ["b@example.com"] },
+    };
+    try {
+      expect((await threads.send(account, message)).accepted).toEqual(["b@example.com"]);
+      // A message the thread cannot even read throws inside it, uncaught: the thread is lost.
+      const unreadable = { ...account, id: "sa_broken", host: undefined } as unknown as SendableAccount;
+      const lost = await threads.send(unreadable, message).catch((e) => e);
+      expect(lost.code).toBe(SEND_THREAD_LOST);
+      // Tried again later, and not held against the account's health.
+      const classified = classifyFailure(["b@example.com"], lost);
+      expect(classified.accountFault).toBe(false);
+      expect(classified.recipients[0]!.outcome).toBe("retry");
+      expect(logged.join("\n")).toContain("send thread stopped");
+      expect((await threads.send(account, message)).accepted).toEqual(["b@example.com"]);
+      expect(smtp.messages.length).toBe(2);
+    } finally {
+      await threads.close();
+      await smtp.close();
+    }
+  });
+});
+
+for (const threads of [2, 0]) {
+  describe(`sending with POSTHORN_SEND_THREADS=${threads} (${TEST_DIALECT})`, () => {
+    let t: TestApp;
+    let smtp: TestSmtpServer;
+    beforeAll(async () => {
+      t = await createTestApp({ POSTHORN_SEND_THREADS: String(threads) }, { dispatch: true });
+      // Slow replies keep every connection busy, so each thread opens its whole share.
+      smtp = await startSmtpServer({ script: { delayMs: 30 } });
+    });
+    afterAll(async () => {
+      await t.close();
+      await smtp.close();
+    });
+
+    it("delivers every email, never over the account's max_connections", async () => {
+      const { key } = await t.createTenantWithKey();
+      await createSmtpAccount(t, key, smtp, { max_connections: 3 });
+      const ids = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          sendEmail(t, key, { to: [`r${i}@example.com`], subject: `n${i}`, text: "x" }),
+        ),
+      );
+      await smtp.waitForMessages(30, 15_000);
+      for (const id of ids) await waitForStatus(t, key, id, ["sent"]);
+      expect(new Set(smtp.messages.map((m) => m.envelope.to[0])).size).toBe(30);
+      expect(smtp.sessions.length).toBeLessThanOrEqual(3);
+      expect(smtp.sessions.length).toBeGreaterThanOrEqual(2);
+    });
+
+    it("sends attachments' bytes unchanged", async () => {
+      const { key } = await t.createTenantWithKey();
+      await createSmtpAccount(t, key, smtp);
+      smtp.clear();
+      const bytes = Buffer.from("%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n");
+      const id = await sendEmail(t, key, {
+        to: ["files@example.com"],
+        subject: "with a file",
+        text: "see attached",
+        attachments: [{ filename: "a.pdf", content: bytes.toString("base64"), content_type: "application/pdf" }],
+      });
+      await waitForStatus(t, key, id, ["sent"]);
+      const [message] = await smtp.waitForMessages(1);
+      expect(message!.rawText).toContain(bytes.toString("base64").slice(0, 40));
+    });
+  });
+}
