@@ -172,14 +172,12 @@ export class Dispatcher {
   async #deliver(row: EmailRow, token: string, suppressed: ReadonlySet<string>): Promise<void> {
     try {
       const outcome = await deliverEmail(this.#deliveryDeps, row, token, suppressed).finally(() => this.#doneSending());
+      const { events } = this.#deps;
+      const shard = events.outcomeShard();
       const kept = await this.#deps.batcher.write(
-        async (trx) => {
-          const written = await finishClaim(this.#deps.db.kysely, trx, outcome);
-          // Statistics and webhook events commit with the outcome they describe, or not at all.
-          if (written) await this.#deps.events.writeFinished(trx, row, outcome);
-          return written;
-        },
-        { background: true, lockOrder: `${row.tenant_id} ${outcome.account?.id ?? ""}` },
+        // Statistics and webhook events commit with the outcome they describe, or not at all.
+        (trx) => finishClaim(this.#deps.db.kysely, trx, outcome, (t) => events.writeFinished(t, row, outcome, shard)),
+        { background: true, lockOrder: `${row.tenant_id} ${outcome.account?.id ?? ""} ${shard}` },
       );
       if (kept) {
         this.stats.finished++;

@@ -8,7 +8,7 @@ import type { DialectName } from "../db/database";
 import type { Database, EmailStatus } from "../db/schema";
 import type { EmailRow } from "../emails/resource";
 import type { Metrics } from "../metrics";
-import type { FinishClaim } from "../queue/finish-claim";
+import { allFinished, type FinishClaim } from "../queue/finish-claim";
 import { POSTGRES_ROLLUP_SHARDS, type RollupChange, type RollupCounter, recordRollup } from "../stats";
 import { recordRollups } from "../stats/rollups";
 import {
@@ -74,26 +74,38 @@ export class EmailEvents {
     return this.#enqueue(trx, type, email, email.createdAt);
   }
 
-  /** In the unit that wrote a claim's outcome (only when finishClaim kept it). */
-  async writeFinished(trx: Kysely<Database>, row: EmailRow, finish: FinishClaim): Promise<void> {
+  /**
+   * The rollup shard for a send outcome, picked before its unit is submitted: the unit's lock
+   * order includes it, so gathered outcome transactions lock a row's shards in one order.
+   */
+  outcomeShard(): number {
+    return this.#shard();
+  }
+
+  /**
+   * In the unit that wrote a claim's outcome (only when finishClaim kept it), on the shard
+   * `outcomeShard()` gave. The rollup and the webhook rows are issued together (pipelined on
+   * Postgres), the rollup first.
+   */
+  async writeFinished(trx: Kysely<Database>, row: EmailRow, finish: FinishClaim, shard: number): Promise<void> {
     const e = finish.email;
     const type = eventOf(finish);
     const counts: Partial<Record<RollupCounter, number>> = {};
     if (FINAL.includes(e.status)) counts[e.status as RollupCounter] = 1;
     if (finish.attempt?.outcome === "deferred") counts.deferred = 1;
     const tags = JSON.parse(row.tags_json) as string[];
-    await recordRollup(trx, {
+    const rollup = recordRollup(trx, {
       tenantId: row.tenant_id,
       at: finish.now,
       smtpAccountId: e.smtpAccountId,
       tags,
       counts,
-      shard: this.#shard(),
+      shard,
       // From the moment it was due (acceptance, or its scheduled time) to its first 250.
       ...(e.status === "sent" ? { latencyMs: (e.sentAt ?? finish.now) - (row.scheduled_at ?? row.created_at) } : {}),
     });
-    if (!type) return;
-    await this.#enqueue(
+    if (!type) return rollup;
+    const outbox = this.#enqueue(
       trx,
       type,
       {
@@ -109,6 +121,7 @@ export class EmailEvents {
       },
       finish.now,
     );
+    await allFinished([rollup, outbox]);
   }
 
   /** In the cancel unit, with the row as the cancel left it. */

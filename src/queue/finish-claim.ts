@@ -124,8 +124,19 @@ const statements = perDatabase((db: Kysely<Database>) => ({
   ),
 }));
 
-/** Applies the outcome of a claim. False when the lease was lost (nothing was written). */
-export async function finishClaim(db: Kysely<Database>, trx: Kysely<Database>, f: FinishClaim): Promise<boolean> {
+/**
+ * Applies the outcome of a claim. False when the lease was lost (nothing was written).
+ * `alsoWrite` adds the unit's other rows (statistics, webhook outbox) once the fenced update
+ * has kept the outcome. After that update every statement is issued at once: on Postgres they
+ * share one round trip instead of one each (five in a row made ~1,300 outcomes/s the ceiling),
+ * in the order issued, so rows are still locked in one order (the account, then statistics).
+ */
+export async function finishClaim(
+  db: Kysely<Database>,
+  trx: Kysely<Database>,
+  f: FinishClaim,
+  alsoWrite?: (trx: Kysely<Database>) => Promise<unknown>,
+): Promise<boolean> {
   const q = statements(db);
   const e = f.email;
   const r = await trx.executeQuery(
@@ -148,59 +159,72 @@ export async function finishClaim(db: Kysely<Database>, trx: Kysely<Database>, f
   );
   if (Number(r.numAffectedRows ?? 0) !== 1) return false;
 
-  if (f.attempt) {
-    const a = f.attempt;
-    await trx.executeQuery(
-      q.insertAttempt({
-        email_id: f.emailId,
-        attempt: a.attempt,
-        tenant_id: f.tenantId,
-        smtp_account_id: a.smtpAccountId,
-        started_at: a.startedAt,
-        duration_ms: a.durationMs,
-        outcome: a.outcome,
-        smtp_code: a.smtpCode,
-        smtp_response: a.smtpResponse?.slice(0, SMTP_TEXT_MAX) ?? null,
-        error_code: a.errorCode,
-      }),
-    );
-  }
-
+  const writes: Promise<unknown>[] = [];
   if (f.account) {
     const acc = f.account;
-    if (acc.ok) {
-      await trx.executeQuery(
-        q.accountSucceeded({
-          now: f.now,
-          hour: hourWindowStart(f.now),
-          day: dayWindowStart(f.now),
-          count: acc.countSent ? 1 : 0,
-          id: acc.id,
-        }),
-      );
-    } else {
-      await trx.executeQuery(
-        q.accountFailed({ error: acc.error?.slice(0, SMTP_TEXT_MAX) ?? null, now: f.now, id: acc.id }),
-      );
-    }
-    if (acc.releaseSlotReservedAt !== null) await releaseSendSlot(trx, acc.id, acc.releaseSlotReservedAt);
+    writes.push(
+      trx.executeQuery(
+        acc.ok
+          ? q.accountSucceeded({
+              now: f.now,
+              hour: hourWindowStart(f.now),
+              day: dayWindowStart(f.now),
+              count: acc.countSent ? 1 : 0,
+              id: acc.id,
+            })
+          : q.accountFailed({ error: acc.error?.slice(0, SMTP_TEXT_MAX) ?? null, now: f.now, id: acc.id }),
+      ),
+    );
+    if (acc.releaseSlotReservedAt !== null) writes.push(releaseSendSlot(trx, acc.id, acc.releaseSlotReservedAt));
   }
-
-  if (f.suppress.length > 0) {
-    await trx
-      .insertInto("suppressions")
-      .values(
-        f.suppress.map((s) => ({
+  if (f.attempt) {
+    const a = f.attempt;
+    writes.push(
+      trx.executeQuery(
+        q.insertAttempt({
+          email_id: f.emailId,
+          attempt: a.attempt,
           tenant_id: f.tenantId,
-          email: suppressionKeyOrUndefined(s.email) ?? s.email.toLowerCase(),
-          reason: "unknown_user" as const,
-          detail: s.detail.slice(0, SMTP_TEXT_MAX),
-          source_email_id: f.emailId,
-          created_at: f.now,
-        })),
-      )
-      .onConflict((oc) => oc.columns(["tenant_id", "email"]).doNothing())
-      .execute();
+          smtp_account_id: a.smtpAccountId,
+          started_at: a.startedAt,
+          duration_ms: a.durationMs,
+          outcome: a.outcome,
+          smtp_code: a.smtpCode,
+          smtp_response: a.smtpResponse?.slice(0, SMTP_TEXT_MAX) ?? null,
+          error_code: a.errorCode,
+        }),
+      ),
+    );
   }
+  if (f.suppress.length > 0) {
+    writes.push(
+      trx
+        .insertInto("suppressions")
+        .values(
+          f.suppress.map((s) => ({
+            tenant_id: f.tenantId,
+            email: suppressionKeyOrUndefined(s.email) ?? s.email.toLowerCase(),
+            reason: "unknown_user" as const,
+            detail: s.detail.slice(0, SMTP_TEXT_MAX),
+            source_email_id: f.emailId,
+            created_at: f.now,
+          })),
+        )
+        .onConflict((oc) => oc.columns(["tenant_id", "email"]).doNothing())
+        .execute(),
+    );
+  }
+  if (alsoWrite) writes.push(alsoWrite(trx));
+  await allFinished(writes);
   return true;
+}
+
+/**
+ * Waits for every statement, then throws the first failure: the unit must not return (and its
+ * transaction roll back) while statements it issued are still queued on the connection, or
+ * they would run after the ROLLBACK, outside any transaction.
+ */
+export async function allFinished(writes: Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(writes)).find((s) => s.status === "rejected");
+  if (failed) throw (failed as PromiseRejectedResult).reason;
 }

@@ -60,7 +60,7 @@ export interface WriteOptions {
    * so that gathered transactions of several instances lock shared rows (an account's counters,
    * a tenant's rollups) in one order. In arrival order they deadlocked on Postgres (three
    * instances, two accounts: 6–10 deadlocks per run, each a 1 s stall until Postgres broke it).
-   * Send outcomes pass "tenant account".
+   * Send outcomes pass "tenant account shard" (the rollup shard their statistics go to).
    */
   lockOrder?: string;
   /**

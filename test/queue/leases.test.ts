@@ -67,6 +67,45 @@ describe(`queue leases (${TEST_DIALECT})`, () => {
     expect(row).toEqual({ status: "sent", lease_token: null });
   });
 
+  it("writes nothing of an outcome when one of its statements fails", async () => {
+    const id = await sendEmail(t, key);
+    await makeDue(id);
+    const { db } = t.temp;
+    const claimed = await claimDueEmails(db, t.deps.batcher, { limit: 10, leaseMs: 60_000, token: "worker-c" });
+    expect(claimed.map((r) => r.id)).toContain(id);
+    const outcome = {
+      ...finish(id, "worker-c"),
+      attempt: {
+        attempt: 1,
+        smtpAccountId: "sa_none",
+        startedAt: Date.now(),
+        durationMs: 1,
+        outcome: "sent" as const,
+        smtpCode: 250,
+        smtpResponse: "250 ok",
+        errorCode: null,
+      },
+    };
+    const failing = t.deps.batcher.write((trx) =>
+      finishClaim(db.kysely, trx, outcome, async () => {
+        throw new Error("the statistics could not be written");
+      }),
+    );
+    await expect(failing).rejects.toThrow("the statistics could not be written");
+    const row = await db.kysely
+      .selectFrom("emails")
+      .select(["status", "lease_token"])
+      .where("id", "=", id)
+      .executeTakeFirstOrThrow();
+    expect(row).toEqual({ status: "sending", lease_token: "worker-c" });
+    const attempts = await db.kysely
+      .selectFrom("email_attempts")
+      .select("email_id")
+      .where("email_id", "=", id)
+      .execute();
+    expect(attempts).toEqual([]);
+  });
+
   it("claims by priority first, then age, and never the same email twice", async () => {
     const { key: k2 } = await t.createTenantWithKey("prio");
     const low = await sendEmail(t, k2, { to: ["a@example.com"], subject: "low", text: "x", priority: 5 });
@@ -142,7 +181,10 @@ describe(`queue leases (${TEST_DIALECT})`, () => {
     });
     await claimed;
     expect(released).toBe(5000);
-    // The claim made after the first chunk committed before the second chunk was written.
-    expect(order.slice(0, 3)).toEqual(["chunk", "claim 10", "chunk"]);
+    expect(order).toContain("claim 10");
+    // SQLite has one writer: the claim made after the first chunk commits in the pause before
+    // the second chunk (back to back, it waited for that chunk). On Postgres the claim runs in
+    // its own transaction beside the release, and which ends first is a matter of timing.
+    if (TEST_DIALECT === "sqlite") expect(order.slice(0, 3)).toEqual(["chunk", "claim 10", "chunk"]);
   });
 });
