@@ -108,8 +108,11 @@ export const DEFAULTS = {
   idempotencyTtl: "24h",
   dispatchConcurrency: 100,
   claimBatchSize: 100,
-  /** One per core, at most 4: on 2 cores the main thread and smtp work share them. */
-  sendThreads: Math.min(Math.max(availableParallelism(), 1), 4),
+  /**
+   * One per core but the main thread's, at least 1, at most 4. On 2 cores (20,000 × 2 KB to
+   * smtp-sink, in-process): 0 threads 2,840/s, 1 → 3,680/s, 2 → 3,200–3,640/s, 3 → 3,100–3,280/s.
+   */
+  sendThreads: Math.min(Math.max(availableParallelism() - 1, 1), 4),
   pollInterval: "1s",
   attachmentMaxBytes: "25mb",
   attachmentMaxFiles: 10,
