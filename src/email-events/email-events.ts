@@ -84,8 +84,7 @@ export class EmailEvents {
 
   /**
    * In the unit that wrote a claim's outcome (only when finishClaim kept it), on the shard
-   * `outcomeShard()` gave. The rollup and the webhook rows are issued together (pipelined on
-   * Postgres), the rollup first.
+   * `outcomeShard()` gave. The rollup and the webhook rows are issued together, the rollup first.
    */
   async writeFinished(trx: Kysely<Database>, row: EmailRow, finish: FinishClaim, shard: number): Promise<void> {
     const e = finish.email;

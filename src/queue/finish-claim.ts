@@ -127,9 +127,9 @@ const statements = perDatabase((db: Kysely<Database>) => ({
 /**
  * Applies the outcome of a claim. False when the lease was lost (nothing was written).
  * `alsoWrite` adds the unit's other rows (statistics, webhook outbox) once the fenced update
- * has kept the outcome. After that update every statement is issued at once: on Postgres they
- * share one round trip instead of one each (five in a row made ~1,300 outcomes/s the ceiling),
- * in the order issued, so rows are still locked in one order (the account, then statistics).
+ * has kept the outcome. Those writes are issued in one go, in lock order (the account, then
+ * statistics); Kysely still runs a transaction's statements one after another on its
+ * connection, so this saves no round trip, but the unit never returns while one is queued.
  */
 export async function finishClaim(
   db: Kysely<Database>,
