@@ -13,8 +13,9 @@ export async function claimDueEmails(
   opts: { limit: number; leaseMs: number; token: string; now?: number },
 ): Promise<EmailRow[]> {
   const now = opts.now ?? Date.now();
+  const claim = { status: "sending" as const, lease_token: opts.token, lease_until: now + opts.leaseMs, updated_at: now };
   const rows = await batcher.write((trx) => {
-    let due = trx
+    const due = trx
       .selectFrom("emails")
       .select("id")
       .where("status", "=", "queued")
@@ -22,13 +23,26 @@ export async function claimDueEmails(
       .orderBy("priority")
       .orderBy("run_at")
       .limit(opts.limit);
-    if (db.dialect === "postgres") due = due.forUpdate().skipLocked();
+    if (db.dialect === "postgres") {
+      // The due rows are picked once, in a CTE: as `id IN (sub-select … LIMIT n SKIP LOCKED)`
+      // Postgres may run the sub-select again while the update goes on, and one claim of 10
+      // took 2,002 emails while a release was updating the queue beside it.
+      return trx
+        .with("due", () => due.forUpdate().skipLocked())
+        .updateTable("emails")
+        .set(claim)
+        .from("due")
+        .whereRef("emails.id", "=", "due.id")
+        .where("emails.status", "=", "queued")
+        .returningAll("emails")
+        .execute();
+    }
     return (
       trx
         .updateTable("emails")
-        .set({ status: "sending", lease_token: opts.token, lease_until: now + opts.leaseMs, updated_at: now })
+        .set(claim)
         .where("id", "in", due)
-        // Re-checked on the row itself: between the sub-select and the update another claim may have won.
+        // Re-checked on the row itself (one writer on SQLite, but the rule is the same).
         .where("status", "=", "queued")
         .returningAll()
         .execute()

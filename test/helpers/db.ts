@@ -104,3 +104,16 @@ export async function scratchPostgresDatabase(baseUrl: string): Promise<{ url: s
     },
   };
 }
+
+/** A stored idempotency key: a row with no foreign keys, handy for testing how writes commit. */
+export function idempotencyKeyRow(tenantId: string, key: string) {
+  return {
+    tenant_id: tenantId,
+    key,
+    request_hash: "h",
+    response_status: 202,
+    response_body: "{}",
+    created_at: 0,
+    expires_at: 1,
+  };
+}

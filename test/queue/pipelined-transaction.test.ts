@@ -2,22 +2,14 @@
 // whether or not the caller awaited them, and leaves its connection usable either way.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { PipelinedTransactions } from "../../src/queue/pipelined-transaction";
-import { TEST_DIALECT, type TempDatabase, tempDatabase } from "../helpers/db";
+import { idempotencyKeyRow, TEST_DIALECT, type TempDatabase, tempDatabase } from "../helpers/db";
 
 if (TEST_DIALECT === "postgres")
   describe("pipelined transactions (postgres)", () => {
     let temp: TempDatabase;
     let tx: PipelinedTransactions;
     const tenant = "pipelined";
-    const row = (key: string) => ({
-      tenant_id: tenant,
-      key,
-      request_hash: "h",
-      response_status: 202,
-      response_body: "{}",
-      created_at: 0,
-      expires_at: 1,
-    });
+    const row = (key: string) => idempotencyKeyRow(tenant, key);
     const keys = async () =>
       (
         await temp.db.kysely

@@ -6,7 +6,7 @@ import { sql } from "kysely";
 import type { BulkWriter } from "../../src/queue/bulk-flushes";
 import { WriteBatcher } from "../../src/queue/write-batcher";
 import { createTestApp, type TestApp } from "../helpers/app";
-import { TEST_DIALECT } from "../helpers/db";
+import { idempotencyKeyRow, TEST_DIALECT } from "../helpers/db";
 
 const email = (over: Record<string, unknown> = {}) => ({
   to: [{ email: "ada@example.com" }],
@@ -115,15 +115,7 @@ describe(`gathered accepts (${TEST_DIALECT})`, () => {
   it("runs the others alone when one unit of a gathered transaction fails, leaving nothing of it", async () => {
     const batcher = new WriteBatcher(t.deps.db);
     const tenant = `bulk_${Date.now()}`;
-    const row = (key: string) => ({
-      tenant_id: tenant,
-      key,
-      request_hash: "h",
-      response_status: 202,
-      response_body: "{}",
-      created_at: 0,
-      expires_at: 1,
-    });
+    const row = (key: string) => idempotencyKeyRow(tenant, key);
     type Item = { key: string; poison: boolean };
     // Writes every row, then fails if any item is poisoned (as an unexpected error would).
     const writer: BulkWriter<Item, string> = {
