@@ -128,8 +128,8 @@ const statements = perDatabase((db: Kysely<Database>) => ({
  * Applies the outcome of a claim. False when the lease was lost (nothing was written).
  * `alsoWrite` adds the unit's other rows (statistics, webhook outbox) once the fenced update
  * has kept the outcome. Those writes are issued in one go, in lock order (the account, then
- * statistics); Kysely still runs a transaction's statements one after another on its
- * connection, so this saves no round trip, but the unit never returns while one is queued.
+ * statistics): in the pipelined transaction gathered outcomes share on Postgres
+ * (write-batcher.ts) they go out together; the unit never returns while one is still queued.
  */
 export async function finishClaim(
   db: Kysely<Database>,
