@@ -13,7 +13,12 @@ export async function claimDueEmails(
   opts: { limit: number; leaseMs: number; token: string; now?: number },
 ): Promise<EmailRow[]> {
   const now = opts.now ?? Date.now();
-  const claim = { status: "sending" as const, lease_token: opts.token, lease_until: now + opts.leaseMs, updated_at: now };
+  const claim = {
+    status: "sending" as const,
+    lease_token: opts.token,
+    lease_until: now + opts.leaseMs,
+    updated_at: now,
+  };
   const rows = await batcher.write((trx) => {
     const due = trx
       .selectFrom("emails")

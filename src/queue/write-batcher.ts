@@ -19,8 +19,8 @@ import type { Kysely } from "kysely";
 import type { Db } from "../db/database";
 import { databaseUnavailableReason } from "../db/errors";
 import type { Database } from "../db/schema";
-import { PipelinedTransactions } from "./pipelined-transaction";
 import { BulkFlushes, type BulkWrite } from "./bulk-flushes";
+import { PipelinedTransactions } from "./pipelined-transaction";
 
 export type { BulkResult, BulkWrite, BulkWriter } from "./bulk-flushes";
 
