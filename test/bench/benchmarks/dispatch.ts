@@ -7,7 +7,7 @@ import { runNodemailerBaseline } from "../lib/baselines";
 import type { BenchContext, Benchmark } from "../lib/context";
 import type { MessageKind } from "../lib/payload";
 import { cpuMs } from "../lib/process";
-import { type Dialect, enqueueEmails, isSkipped, withProduct } from "../lib/product";
+import { type Dialect, enqueueEmails, isSkipped, startAnotherInstance, withProduct } from "../lib/product";
 import { measure, type Row } from "../lib/report";
 import { runSmtpSource, type SmtpSink, startSmtpSink } from "../lib/smtp-sink";
 
@@ -19,12 +19,20 @@ const DRAIN_TIMEOUT_MS = 90_000;
 type OursResult = { rate: number; enqueueMs: number; cpuUsPerEmail: number | undefined } | { skipped: string };
 
 /** Queues `count` emails on a fresh product, activates the account, times the drain. */
-async function dispatchOurs(dialect: Dialect, sink: SmtpSink, kind: MessageKind, count: number): Promise<OursResult> {
+async function dispatchOurs(
+  dialect: Dialect,
+  sink: SmtpSink,
+  kind: MessageKind,
+  count: number,
+  instances = 1,
+): Promise<OursResult> {
   return withProduct({ dialect }, async (product) => {
     const account = await product.createSmtpAccount(sink, false);
     const enqueueStarted = performance.now();
     await enqueueEmails(product, count, kind);
     const enqueueMs = performance.now() - enqueueStarted;
+    // The others start with nothing to send (the account is inactive) and poll the shared queue.
+    const others = await Promise.all(Array.from({ length: instances - 1 }, () => startAnotherInstance(product)));
     const before = sink.count();
     const cpuBefore = cpuMs(product.server.pid);
     const started = performance.now();
@@ -34,6 +42,7 @@ async function dispatchOurs(dialect: Dialect, sink: SmtpSink, kind: MessageKind,
       return { skipped: `timed out: ${sink.count() - before} of ${count} delivered in ${DRAIN_TIMEOUT_MS / 1000} s` };
     }
     const cpuAfter = cpuMs(product.server.pid);
+    for (const other of others) await other.stop();
     const cpuUsPerEmail =
       cpuBefore !== undefined && cpuAfter !== undefined ? ((cpuAfter - cpuBefore) * 1000) / count : undefined;
     return { rate: (count / (done - started)) * 1000, enqueueMs, cpuUsPerEmail };
@@ -84,6 +93,12 @@ export const dispatch: Benchmark = {
         const text = await dispatchOurs(dialect, sink, "text", TEXT_MESSAGES);
         ctx.log(`ours: posthorn on ${dialect}, 20 KB HTML + attachment`);
         const rich = await dispatchOurs(dialect, sink, "html-attachment", HTML_MESSAGES);
+        // Several instances share one Postgres queue (SQLite is one process's file).
+        let pair: OursResult | undefined;
+        if (dialect === "postgres") {
+          ctx.log("ours: two posthorn instances on one Postgres, 2 KB text");
+          pair = await dispatchOurs(dialect, sink, "text", TEXT_MESSAGES, 2);
+        }
         rows.push(
           {
             benchmark: "dispatch 2 KB text vs composing pool (the target)",
@@ -122,6 +137,17 @@ export const dispatch: Benchmark = {
             notes: note(rich, ""),
           },
         );
+        if (pair) {
+          rows.push({
+            benchmark: "dispatch 2 KB text, 2 instances vs 1",
+            dialect,
+            ours: perSec(pair),
+            baseline: perSec(text),
+            notes: isSkipped(pair)
+              ? pair.skipped
+              : "both instances and Postgres on these same 2 cores: more instances add CPU only on more machines",
+          });
+        }
       }
       return rows;
     } finally {

@@ -117,6 +117,22 @@ export async function startProduct(opts: StartProductOptions): Promise<Product> 
   }
 }
 
+/**
+ * One more `posthorn serve` on the same database (Postgres: the same schema), for measuring
+ * several instances side by side. Stopped at cleanup, or by its stop().
+ */
+export function startAnotherInstance(data: ProductData): Promise<ChildServer> {
+  const port = freePort();
+  return startServer({
+    name: "posthorn (another instance)",
+    cmd: [...PRODUCT_CMD, "serve"],
+    env: { ...productEnv(data.dataDir, data.databaseUrl), POSTHORN_PORT: String(port) },
+    port,
+    readyPath: "/health/ready",
+    timeoutMs: 30_000,
+  });
+}
+
 function productClient(data: ProductData, server: ChildServer, stop: () => Promise<void>): Product {
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(`${server.url}${path}`, {
