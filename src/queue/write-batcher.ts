@@ -14,7 +14,8 @@
 // accept): those are gathered as on SQLite, but written together by their BulkWriter (a
 // statement per table for the whole flush, not a few per unit), with a few flushes in flight
 // on separate connections (bulk-flushes.ts). Background units (send outcomes) are gathered
-// into shared transactions as on SQLite.
+// into shared transactions as on SQLite, all started at once in one pipelined transaction
+// (pipelined-transaction.ts), so each round of their statements costs one round trip.
 import type { Kysely } from "kysely";
 import type { Db } from "../db/database";
 import { databaseUnavailableReason } from "../db/errors";
