@@ -47,6 +47,7 @@ class SendThread {
   onClosed: (() => void) | undefined;
 
   constructor(
+    private readonly entry: string,
     private readonly settings: TransportSettings,
     private readonly onLost: (thread: SendThread, why: string) => void,
     private readonly onAnswered: (thread: SendThread, accountId: string) => void,
@@ -55,7 +56,7 @@ class SendThread {
   }
 
   #spawn(): Worker {
-    const worker = new Worker(SEND_THREAD_ENTRY);
+    const worker = new Worker(this.entry);
     // Only the current worker's end counts: a replaced one may still report its own.
     const lost = (why: string) => {
       if (this.worker === worker) this.onLost(this, why);
@@ -117,16 +118,19 @@ export class SmtpSendThreads implements SmtpSender {
   #nextId = 1;
   #closing = false;
 
+  /** `entry`: the thread's code; only tests pass another (one that cannot start). */
   constructor(
     count: number,
     settings: TransportSettings,
     private readonly log: Logger,
+    entry = SEND_THREAD_ENTRY,
   ) {
     this.#fallback = new SmtpAccountPool(settings);
     this.#threads = Array.from(
       { length: count },
       () =>
         new SendThread(
+          entry,
           settings,
           (thread, why) => this.#lost(thread, why),
           (thread, accountId) => this.#answered(thread, accountId),
@@ -162,7 +166,8 @@ export class SmtpSendThreads implements SmtpSender {
   }
 
   #lost(thread: SendThread, why: string): void {
-    if (this.#closing) return;
+    // A worker that fails to load reports it twice (error, then close): once is enough.
+    if (this.#closing || thread.dead) return;
     const lost = [...thread.waiting.values()];
     thread.waiting.clear();
     for (const w of lost) {

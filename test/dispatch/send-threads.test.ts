@@ -65,6 +65,50 @@ describe("a send thread that fails", () => {
   });
 });
 
+describe("a send thread that cannot start", () => {
+  it("is not started again and over again: its share is sent by the main thread", async () => {
+    const smtp = await startSmtpServer();
+    const logged: string[] = [];
+    const missing = new URL("./no-such-send-thread.ts", import.meta.url).href;
+    const threads = new SmtpSendThreads(
+      2,
+      { timeoutMs: 2000, tlsRejectUnauthorized: false },
+      createLogger("error", (l) => logged.push(l)),
+      missing,
+    );
+    const account = {
+      id: "sa_fallback",
+      host: smtp.host,
+      port: smtp.port,
+      security: "none",
+      username: null,
+      password: null,
+      max_connections: 2,
+      dkim: undefined,
+      updated_at: 1,
+    } as unknown as SendableAccount;
+    const message = {
+      from: "a@example.com",
+      to: "b@example.com",
+      subject: "s",
+      text: "t",
+      envelope: { from: "a@example.com", to: ["b@example.com"] },
+    };
+    try {
+      // The first sends may be handed to a thread before it fails to load: those are retryable.
+      const first = await threads.send(account, message).catch((e) => e);
+      if (first instanceof Error) expect((first as { code?: string }).code).toBe(SEND_THREAD_LOST);
+      await Bun.sleep(100);
+      for (let i = 0; i < 3; i++) expect((await threads.send(account, message)).accepted).toEqual(["b@example.com"]);
+      const failures = logged.filter((l) => l.includes("could not start"));
+      expect(failures.length).toBe(2);
+    } finally {
+      await threads.close();
+      await smtp.close();
+    }
+  });
+});
+
 for (const threads of [2, 0]) {
   describe(`sending with POSTHORN_SEND_THREADS=${threads} (${TEST_DIALECT})`, () => {
     let t: TestApp;
