@@ -10,8 +10,10 @@ import { randomChars } from "../ids";
 import type { Logger } from "../logger";
 import { claimDueEmails } from "../queue/claim-due-emails";
 import { finishClaim } from "../queue/finish-claim";
+import { type FinishedOutcome, finishClaimsTogether } from "../queue/finish-claims-together";
 import { extendLeases, releaseHeldEmails, releaseLeases } from "../queue/leases";
 import { WakeUp } from "../queue/wake-up";
+import type { BulkWriter } from "../queue/write-batcher";
 import { listSendableAccounts, type SendableAccount } from "../smtp-accounts";
 import { suppressedAmong } from "../suppressions";
 import { TenantCache } from "../tenant-cache";
@@ -29,6 +31,8 @@ export class Dispatcher {
   readonly #deps: DispatcherDeps;
   readonly #log: Logger;
   readonly #sender: SmtpSender;
+  /** Postgres writes a flush's outcomes together (finish-claims-together.ts). */
+  readonly #finishTogether: BulkWriter<FinishedOutcome, boolean>;
   readonly #health = new AccountHealth();
   readonly #accounts: TenantCache<SendableAccount[]>;
   /** Lease token → emails of that claim not yet finished (leases the heartbeat keeps alive). */
@@ -51,6 +55,7 @@ export class Dispatcher {
     this.#accounts = new TenantCache(ACCOUNT_CACHE_MS, (tenantId) =>
       listSendableAccounts(deps.db, deps.secrets, tenantId),
     );
+    this.#finishTogether = finishClaimsTogether(deps.db.kysely, deps.events);
     const smtp = { timeoutMs: deps.config.smtpTimeoutMs, tlsRejectUnauthorized: deps.config.smtpTlsRejectUnauthorized };
     this.#sender =
       deps.config.sendThreads > 0
@@ -177,7 +182,11 @@ export class Dispatcher {
       const kept = await this.#deps.batcher.write(
         // Statistics and webhook events commit with the outcome they describe, or not at all.
         (trx) => finishClaim(this.#deps.db.kysely, trx, outcome, (t) => events.writeFinished(t, row, outcome, shard)),
-        { background: true, lockOrder: `${row.tenant_id} ${outcome.account?.id ?? ""} ${shard}` },
+        {
+          background: true,
+          lockOrder: `${row.tenant_id} ${outcome.account?.id ?? ""} ${shard}`,
+          bulk: { writer: this.#finishTogether, item: { outcome, row, shard } satisfies FinishedOutcome },
+        },
       );
       if (kept) {
         this.stats.finished++;

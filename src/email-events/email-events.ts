@@ -87,28 +87,51 @@ export class EmailEvents {
    * `outcomeShard()` gave. The rollup and the webhook rows are issued together, the rollup first.
    */
   async writeFinished(trx: Kysely<Database>, row: EmailRow, finish: FinishClaim, shard: number): Promise<void> {
+    const rollup = recordRollup(trx, this.finishedRollup(row, finish, shard));
+    await allFinished([rollup, this.enqueueFinished(trx, row, finish)]);
+  }
+
+  /** The statistics and webhook rows of outcomes written together: one rollup statement for all. */
+  async recordFinished(
+    trx: Kysely<Database>,
+    finished: readonly { row: EmailRow; outcome: FinishClaim; shard: number }[],
+  ): Promise<void> {
+    if (finished.length === 0) return;
+    const rollups = recordRollups(
+      trx,
+      finished.map((f) => this.finishedRollup(f.row, f.outcome, f.shard)),
+    );
+    await allFinished([rollups, ...finished.map((f) => this.enqueueFinished(trx, f.row, f.outcome))]);
+  }
+
+  /** The statistics an outcome adds (several go in one statement when outcomes are written together). */
+  finishedRollup(row: EmailRow, finish: FinishClaim, shard: number): RollupChange {
     const e = finish.email;
-    const type = eventOf(finish);
     const counts: Partial<Record<RollupCounter, number>> = {};
     if (FINAL.includes(e.status)) counts[e.status as RollupCounter] = 1;
     if (finish.attempt?.outcome === "deferred") counts.deferred = 1;
-    const tags = JSON.parse(row.tags_json) as string[];
-    const rollup = recordRollup(trx, {
+    return {
       tenantId: row.tenant_id,
       at: finish.now,
       smtpAccountId: e.smtpAccountId,
-      tags,
+      tags: JSON.parse(row.tags_json) as string[],
       counts,
       shard,
       // From the moment it was due (acceptance, or its scheduled time) to its first 250.
       ...(e.status === "sent" ? { latencyMs: (e.sentAt ?? finish.now) - (row.scheduled_at ?? row.created_at) } : {}),
-    });
-    if (!type) return rollup;
-    const outbox = this.#enqueue(
+    };
+  }
+
+  /** The webhook rows an outcome queues (none when it is only a hold, or nobody subscribed). */
+  async enqueueFinished(trx: Kysely<Database>, row: EmailRow, finish: FinishClaim): Promise<void> {
+    const e = finish.email;
+    const type = eventOf(finish);
+    if (!type) return;
+    await this.#enqueue(
       trx,
       type,
       {
-        ...snapshotOf(row, tags),
+        ...snapshotOf(row, JSON.parse(row.tags_json) as string[]),
         status: e.status,
         recipients: JSON.parse(e.recipientsJson),
         smtpAccountId: e.smtpAccountId,
@@ -120,7 +143,6 @@ export class EmailEvents {
       },
       finish.now,
     );
-    await allFinished([rollup, outbox]);
   }
 
   /** In the cancel unit, with the row as the cancel left it. */

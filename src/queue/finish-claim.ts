@@ -159,6 +159,19 @@ export async function finishClaim(
   );
   if (Number(r.numAffectedRows ?? 0) !== 1) return false;
 
+  const writes = writesAfterKept(db, trx, f);
+  if (f.attempt) writes.push(trx.executeQuery(q.insertAttempt(attemptRow(f, f.attempt))));
+  if (alsoWrite) writes.push(alsoWrite(trx));
+  await allFinished(writes);
+  return true;
+}
+
+/**
+ * What a kept outcome writes besides its attempt row: the account's counters and health (and a
+ * slot given back), and suppressions. Issued at once, in this order (the account row first).
+ */
+export function writesAfterKept(db: Kysely<Database>, trx: Kysely<Database>, f: FinishClaim): Promise<unknown>[] {
+  const q = statements(db);
   const writes: Promise<unknown>[] = [];
   if (f.account) {
     const acc = f.account;
@@ -176,25 +189,6 @@ export async function finishClaim(
       ),
     );
     if (acc.releaseSlotReservedAt !== null) writes.push(releaseSendSlot(trx, acc.id, acc.releaseSlotReservedAt));
-  }
-  if (f.attempt) {
-    const a = f.attempt;
-    writes.push(
-      trx.executeQuery(
-        q.insertAttempt({
-          email_id: f.emailId,
-          attempt: a.attempt,
-          tenant_id: f.tenantId,
-          smtp_account_id: a.smtpAccountId,
-          started_at: a.startedAt,
-          duration_ms: a.durationMs,
-          outcome: a.outcome,
-          smtp_code: a.smtpCode,
-          smtp_response: a.smtpResponse?.slice(0, SMTP_TEXT_MAX) ?? null,
-          error_code: a.errorCode,
-        }),
-      ),
-    );
   }
   if (f.suppress.length > 0) {
     writes.push(
@@ -214,9 +208,23 @@ export async function finishClaim(
         .execute(),
     );
   }
-  if (alsoWrite) writes.push(alsoWrite(trx));
-  await allFinished(writes);
-  return true;
+  return writes;
+}
+
+/** The email_attempts row of an attempt. */
+export function attemptRow(f: FinishClaim, a: AttemptRecord) {
+  return {
+    email_id: f.emailId,
+    attempt: a.attempt,
+    tenant_id: f.tenantId,
+    smtp_account_id: a.smtpAccountId,
+    started_at: a.startedAt,
+    duration_ms: a.durationMs,
+    outcome: a.outcome,
+    smtp_code: a.smtpCode,
+    smtp_response: a.smtpResponse?.slice(0, SMTP_TEXT_MAX) ?? null,
+    error_code: a.errorCode,
+  };
 }
 
 /**

@@ -20,7 +20,7 @@ import type { Kysely } from "kysely";
 import type { Db } from "../db/database";
 import { databaseUnavailableReason } from "../db/errors";
 import type { Database } from "../db/schema";
-import { BulkFlushes, type BulkWrite } from "./bulk-flushes";
+import { BulkFlushes, type BulkResult, type BulkWrite } from "./bulk-flushes";
 import { PipelinedTransactions } from "./pipelined-transaction";
 
 export type { BulkResult, BulkWrite, BulkWriter } from "./bulk-flushes";
@@ -30,6 +30,8 @@ export type WriteUnit<T> = (trx: Kysely<Database>) => Promise<T>;
 interface Pending {
   unit: WriteUnit<unknown>;
   lockOrder: string;
+  /** A background unit's bulk form (Postgres): gathered units of one writer are written together. */
+  bulk: BulkWrite<unknown> | undefined;
   /** A background unit is retried while the database is unavailable, until this time (ms). */
   retryUntil: number | undefined;
   resolve(value: unknown): void;
@@ -68,7 +70,8 @@ export interface WriteOptions {
   /**
    * The same write as `unit`, in a form a BulkWriter writes together with others of its kind
    * (Postgres only; SQLite runs `unit`). `unit` stays the truth: it is what runs alone when
-   * the gathered transaction fails.
+   * the gathered transaction fails. Accepts (waited on) go through bulk-flushes.ts; background
+   * units (send outcomes) are written together when a whole gathered flush has one writer.
    */
   bulk?: BulkWrite<unknown>;
 }
@@ -106,6 +109,7 @@ export class WriteBatcher {
       this.#pending.push({
         unit,
         lockOrder: opts.lockOrder ?? "",
+        bulk: opts.background ? opts.bulk : undefined,
         retryUntil: opts.background ? Date.now() + BACKGROUND_RETRY_FOR_MS : undefined,
         resolve: resolve as (v: unknown) => void,
         reject,
@@ -143,7 +147,15 @@ export class WriteBatcher {
     batch.sort((a, b) => (a.lockOrder < b.lockOrder ? -1 : a.lockOrder > b.lockOrder ? 1 : 0)); // stable
     try {
       const together = await this.#commitTogether(batch);
-      if (together.ok) {
+      if (together.ok && together.answers) {
+        for (let i = 0; i < batch.length; i++) {
+          const p = batch[i]!;
+          const answer = together.answers[i]!;
+          if (answer.ok) p.resolve(answer.value);
+          else if ("alone" in answer) await this.#commitAlone(p);
+          else p.reject(answer.error);
+        }
+      } else if (together.ok) {
         for (let i = 0; i < batch.length; i++) batch[i]!.resolve(together.results[i]);
       } else if (databaseUnavailableReason(together.error) !== undefined) {
         // Each unit alone would fail the same way (one connection attempt after another).
@@ -158,9 +170,18 @@ export class WriteBatcher {
   }
 
   /** All units in one transaction; on failure (a unit threw, or the database) everything was rolled back. */
-  async #commitTogether(batch: Pending[]): Promise<{ ok: true; results: unknown[] } | { ok: false; error: unknown }> {
+  async #commitTogether(
+    batch: Pending[],
+  ): Promise<{ ok: true; results: unknown[]; answers?: BulkResult<unknown>[] } | { ok: false; error: unknown }> {
     if (batch.length === 1) return { ok: false, error: undefined };
     try {
+      const writer = batch[0]!.bulk?.writer;
+      if (this.#pipelined && writer && batch.every((p) => p.bulk?.writer === writer)) {
+        const items = batch.map((p) => p.bulk!.item);
+        const answers = await this.#pipelined.run((trx) => writer.writeAll(trx, items, { slot: 0 }));
+        this.stats.units += batch.length;
+        return { ok: true, results: [], answers };
+      }
       const results = this.#pipelined
         ? await this.#pipelined.run((trx) => allUnitsAtOnce(batch, trx))
         : await this.db.kysely.transaction().execute(async (trx) => {
