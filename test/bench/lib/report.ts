@@ -138,7 +138,7 @@ export function writeResults(path: string, fresh: Section[], order: string[], in
   const kept = new Map<string, string>();
   if (existsSync(path)) {
     const text = readFileSync(path, "utf8");
-    for (const m of text.matchAll(/<!-- bench:([a-z-]+) -->\n([\s\S]*?)\n<!-- \/bench:\1 -->/g)) {
+    for (const m of text.matchAll(/<!-- bench:([a-z0-9-]+) -->\n([\s\S]*?)\n<!-- \/bench:\1 -->/g)) {
       kept.set(m[1]!, m[2]!);
     }
   }
