@@ -2,7 +2,6 @@
 // lease (lease_until) and a fresh fencing token; only the holder of that token can finish
 // the email. On Postgres, SKIP LOCKED lets several instances claim side by side without ever
 // taking the same row.
-import { sql } from "kysely";
 import type { Db } from "../db/database";
 import type { EmailRow } from "../emails/resource";
 import type { WriteBatcher } from "./write-batcher";
@@ -70,14 +69,4 @@ export async function claimDueEmails(
     return claimed;
   });
   return rows.sort((a, b) => a.priority - b.priority || a.run_at - b.run_at);
-}
-
-/** Due time of the earliest queued email, to sleep exactly until then (undefined: none). */
-export async function nextDueAt(db: Db): Promise<number | undefined> {
-  const row = await db.kysely
-    .selectFrom("emails")
-    .select(sql<number>`min(run_at)`.as("at"))
-    .where("status", "=", "queued")
-    .executeTakeFirst();
-  return row?.at ?? undefined;
 }
