@@ -73,7 +73,9 @@ pg_sql() {
 free_port() {
   local port
   for _ in $(seq 1 50); do
-    port=$((20000 + RANDOM % 40000))
+    # Below the kernel's ephemeral range (32768–60999 here): a port some outgoing connection
+    # holds as its local end refuses a connect test but still cannot be listened on.
+    port=$((20000 + RANDOM % 12000))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
   done
   fail "no free port found"
