@@ -59,47 +59,73 @@ export interface FinishClaim {
 
 const SMTP_TEXT_MAX = 1000;
 
+/** What finishing a claim sets on its email, in the emails table's column names. */
+const EMAIL_UPDATE_COLUMNS = [
+  "id",
+  "lease_token",
+  "status",
+  "run_at",
+  "hold",
+  "wait_reason",
+  "last_error",
+  "recipients_json",
+  "smtp_account_id",
+  "message_id",
+  "sent_at",
+  "completed_at",
+  "updated_at",
+  "attempts",
+] as const;
+
+/**
+ * The email's new state: `lease_token` is the claim's token (the fence, matched, then cleared),
+ * `message_id` null keeps the stored one, and `attempts` is the increment. One row, written by
+ * finishClaim alone or by finishClaimsTogether with the rest of a flush.
+ */
+export function emailUpdateRow(f: FinishClaim): Record<(typeof EMAIL_UPDATE_COLUMNS)[number], unknown> {
+  const e = f.email;
+  return {
+    id: f.emailId,
+    lease_token: f.token,
+    status: e.status,
+    run_at: e.runAt,
+    hold: e.hold,
+    wait_reason: e.waitReason,
+    last_error: e.lastError,
+    recipients_json: e.recipientsJson,
+    smtp_account_id: e.smtpAccountId,
+    message_id: e.messageId ?? null,
+    sent_at: e.sentAt,
+    completed_at: e.completedAt,
+    updated_at: f.now,
+    attempts: e.countsAsAttempt ? 1 : 0,
+  };
+}
+
 /** Runs once or more per email sent, so its statements are compiled once (src/db/reusable-query.ts). */
 const statements = perDatabase((db: Kysely<Database>) => ({
-  updateEmail: reusableQuery(
-    [
-      "status",
-      "runAt",
-      "hold",
-      "waitReason",
-      "lastError",
-      "recipientsJson",
-      "smtpAccountId",
-      "messageId",
-      "sentAt",
-      "completedAt",
-      "now",
-      "attemptIncrement",
-      "id",
-      "token",
-    ],
-    (p) =>
-      db
-        .updateTable("emails")
-        .set({
-          status: p.status,
-          run_at: p.runAt,
-          hold: p.hold,
-          wait_reason: p.waitReason,
-          last_error: p.lastError,
-          recipients_json: p.recipientsJson,
-          smtp_account_id: p.smtpAccountId,
-          message_id: sql`coalesce(${p.messageId}, message_id)`,
-          sent_at: p.sentAt,
-          completed_at: p.completedAt,
-          lease_token: null,
-          lease_until: null,
-          updated_at: p.now,
-          attempts: sql`attempts + ${p.attemptIncrement}`,
-        })
-        .where("id", "=", p.id)
-        .where("lease_token", "=", p.token)
-        .where("status", "=", "sending"),
+  updateEmail: reusableQuery(EMAIL_UPDATE_COLUMNS, (p) =>
+    db
+      .updateTable("emails")
+      .set({
+        status: p.status,
+        run_at: p.run_at,
+        hold: p.hold,
+        wait_reason: p.wait_reason,
+        last_error: p.last_error,
+        recipients_json: p.recipients_json,
+        smtp_account_id: p.smtp_account_id,
+        message_id: sql`coalesce(${p.message_id}, message_id)`,
+        sent_at: p.sent_at,
+        completed_at: p.completed_at,
+        lease_token: null,
+        lease_until: null,
+        updated_at: p.updated_at,
+        attempts: sql`attempts + ${p.attempts}`,
+      })
+      .where("id", "=", p.id)
+      .where("lease_token", "=", p.lease_token)
+      .where("status", "=", "sending"),
   ),
   insertAttempt: reusableInsert("email_attempts")(db),
   /** A send that worked: the account is healthy, and counts it unless its slot was reserved before. */
@@ -138,25 +164,7 @@ export async function finishClaim(
   alsoWrite?: (trx: Kysely<Database>) => Promise<unknown>,
 ): Promise<boolean> {
   const q = statements(db);
-  const e = f.email;
-  const r = await trx.executeQuery(
-    q.updateEmail({
-      status: e.status,
-      runAt: e.runAt,
-      hold: e.hold,
-      waitReason: e.waitReason,
-      lastError: e.lastError,
-      recipientsJson: e.recipientsJson,
-      smtpAccountId: e.smtpAccountId,
-      messageId: e.messageId ?? null,
-      sentAt: e.sentAt,
-      completedAt: e.completedAt,
-      now: f.now,
-      attemptIncrement: e.countsAsAttempt ? 1 : 0,
-      id: f.emailId,
-      token: f.token,
-    }),
-  );
+  const r = await trx.executeQuery(q.updateEmail(emailUpdateRow(f)));
   if (Number(r.numAffectedRows ?? 0) !== 1) return false;
 
   const writes = writesAfterKept(db, trx, f);

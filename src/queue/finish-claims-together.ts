@@ -10,7 +10,7 @@ import type { Database } from "../db/schema";
 import type { EmailEvents } from "../email-events";
 import type { EmailRow } from "../emails/resource";
 import type { BulkResult, BulkWriter } from "./bulk-flushes";
-import { allFinished, attemptRow, type FinishClaim, writesAfterKept } from "./finish-claim";
+import { allFinished, attemptRow, emailUpdateRow, type FinishClaim, writesAfterKept } from "./finish-claim";
 import { insertRowsAsJson } from "./json-rows-insert";
 
 export interface FinishedOutcome {
@@ -20,10 +20,7 @@ export interface FinishedOutcome {
   shard: number;
 }
 
-/**
- * The emails' new state as JSON rows of the emails table's own type; `lease_token` carries the
- * claim's token (the fence) and `attempts` the increment.
- */
+/** The emails' new state (emailUpdateRow) as JSON rows of the emails table's own type. */
 const UPDATE_FENCED = `update "emails" as e set
   status = v.status, run_at = v.run_at, hold = v.hold, wait_reason = v.wait_reason,
   last_error = v.last_error, recipients_json = v.recipients_json, smtp_account_id = v.smtp_account_id,
@@ -50,25 +47,5 @@ export function finishClaimsTogether(db: Kysely<Database>, events: EmailEvents):
       await allFinished(writes);
       return items.map(({ outcome }) => ({ ok: true, value: kept.has(outcome.emailId) }));
     },
-  };
-}
-
-function emailUpdateRow(f: FinishClaim) {
-  const e = f.email;
-  return {
-    id: f.emailId,
-    lease_token: f.token,
-    status: e.status,
-    run_at: e.runAt,
-    hold: e.hold,
-    wait_reason: e.waitReason,
-    last_error: e.lastError,
-    recipients_json: e.recipientsJson,
-    smtp_account_id: e.smtpAccountId,
-    message_id: e.messageId ?? null,
-    sent_at: e.sentAt,
-    completed_at: e.completedAt,
-    updated_at: f.now,
-    attempts: e.countsAsAttempt ? 1 : 0,
   };
 }
