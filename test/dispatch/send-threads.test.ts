@@ -10,6 +10,28 @@ import { TEST_DIALECT } from "../helpers/db";
 import { createSmtpAccount, sendEmail, waitForStatus } from "../helpers/sending";
 import { startSmtpServer, type TestSmtpServer } from "../helpers/smtp-server";
 
+/** An account on the test server, as the dispatcher hands it to the sender (no TLS, no AUTH). */
+const plainAccount = (smtp: TestSmtpServer, id: string, maxConnections: number) =>
+  ({
+    id,
+    host: smtp.host,
+    port: smtp.port,
+    security: "none",
+    username: null,
+    password: null,
+    max_connections: maxConnections,
+    dkim: undefined,
+    updated_at: 1,
+  }) as unknown as SendableAccount;
+
+const PLAIN_MESSAGE = {
+  from: "a@example.com",
+  to: "b@example.com",
+  subject: "s",
+  text: "t",
+  envelope: { from: "a@example.com", to: ["b@example.com"] },
+};
+
 describe("connection shares", () => {
   it("splits an account's connections over the threads as evenly as it can", () => {
     expect(connectionShares(10, 2)).toEqual([5, 5]);
@@ -27,36 +49,19 @@ describe("a send thread that fails", () => {
       { timeoutMs: 2000, tlsRejectUnauthorized: false },
       createLogger("error", (l) => logged.push(l)),
     );
-    const account = {
-      id: "sa_test",
-      host: smtp.host,
-      port: smtp.port,
-      security: "none",
-      username: null,
-      password: null,
-      max_connections: 1,
-      dkim: undefined,
-      updated_at: 1,
-    } as unknown as SendableAccount;
-    const message = {
-      from: "a@example.com",
-      to: "b@example.com",
-      subject: "s",
-      text: "t",
-      envelope: { from: "a@example.com", to: ["b@example.com"] },
-    };
+    const account = plainAccount(smtp, "sa_test", 1);
     try {
-      expect((await threads.send(account, message)).accepted).toEqual(["b@example.com"]);
+      expect((await threads.send(account, PLAIN_MESSAGE)).accepted).toEqual(["b@example.com"]);
       // A message the thread cannot even read throws inside it, uncaught: the thread is lost.
       const unreadable = { ...account, id: "sa_broken", host: undefined } as unknown as SendableAccount;
-      const lost = await threads.send(unreadable, message).catch((e) => e);
+      const lost = await threads.send(unreadable, PLAIN_MESSAGE).catch((e) => e);
       expect(lost.code).toBe(SEND_THREAD_LOST);
       // Tried again later, and not held against the account's health.
       const classified = classifyFailure(["b@example.com"], lost);
       expect(classified.accountFault).toBe(false);
       expect(classified.recipients[0]!.outcome).toBe("retry");
       expect(logged.join("\n")).toContain("send thread stopped");
-      expect((await threads.send(account, message)).accepted).toEqual(["b@example.com"]);
+      expect((await threads.send(account, PLAIN_MESSAGE)).accepted).toEqual(["b@example.com"]);
       expect(smtp.messages.length).toBe(2);
     } finally {
       await threads.close();
@@ -76,31 +81,15 @@ describe("a send thread that cannot start", () => {
       createLogger("error", (l) => logged.push(l)),
       missing,
     );
-    const account = {
-      id: "sa_fallback",
-      host: smtp.host,
-      port: smtp.port,
-      security: "none",
-      username: null,
-      password: null,
-      max_connections: 2,
-      dkim: undefined,
-      updated_at: 1,
-    } as unknown as SendableAccount;
-    const message = {
-      from: "a@example.com",
-      to: "b@example.com",
-      subject: "s",
-      text: "t",
-      envelope: { from: "a@example.com", to: ["b@example.com"] },
-    };
+    const account = plainAccount(smtp, "sa_fallback", 2);
     try {
       // The first sends may be handed to a thread before it fails to load: those are retryable.
-      const first = await threads.send(account, message).catch((e) => e);
+      const first = await threads.send(account, PLAIN_MESSAGE).catch((e) => e);
       if (first instanceof Error) expect((first as { code?: string }).code).toBe(SEND_THREAD_LOST);
       const failedStarts = () => logged.filter((l) => l.includes("could not start")).length;
       for (const deadline = Date.now() + 5000; failedStarts() < 2 && Date.now() < deadline; ) await Bun.sleep(10);
-      for (let i = 0; i < 3; i++) expect((await threads.send(account, message)).accepted).toEqual(["b@example.com"]);
+      for (let i = 0; i < 3; i++)
+        expect((await threads.send(account, PLAIN_MESSAGE)).accepted).toEqual(["b@example.com"]);
       await Bun.sleep(50);
       expect(failedStarts()).toBe(2);
     } finally {
