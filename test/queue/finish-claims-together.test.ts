@@ -3,11 +3,11 @@
 // one outcome at a time, and nothing for an outcome whose lease was lost.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { claimDueEmails } from "../../src/queue/claim-due-emails";
-import type { FinishClaim } from "../../src/queue/finish-claim";
 import { finishClaimsTogether } from "../../src/queue/finish-claims-together";
 import { PipelinedTransactions } from "../../src/queue/pipelined-transaction";
 import { createTestApp, type TestApp } from "../helpers/app";
 import { TEST_DIALECT } from "../helpers/db";
+import { sentOutcome } from "../helpers/outcomes";
 import { sendEmail } from "../helpers/sending";
 
 if (TEST_DIALECT === "postgres")
@@ -18,35 +18,14 @@ if (TEST_DIALECT === "postgres")
     });
     afterAll(() => t.close());
 
-    const sent = (emailId: string, tenantId: string, token: string): FinishClaim => ({
-      emailId,
-      tenantId,
-      token,
-      now: Date.now(),
-      suppress: [],
-      email: {
-        status: "sent",
-        runAt: Date.now(),
-        hold: null,
-        waitReason: null,
-        lastError: null,
+    const sent = (emailId: string, tenantId: string, token: string) =>
+      sentOutcome({
+        emailId,
+        tenantId,
+        token,
+        smtpAccountId: "sa_together",
         recipientsJson: JSON.stringify([{ email: "a@example.com", status: "sent" }]),
-        smtpAccountId: "sa_together",
-        sentAt: Date.now(),
-        completedAt: Date.now(),
-        countsAsAttempt: true,
-      },
-      attempt: {
-        attempt: 1,
-        smtpAccountId: "sa_together",
-        startedAt: Date.now(),
-        durationMs: 3,
-        outcome: "sent",
-        smtpCode: 250,
-        smtpResponse: "250 ok",
-        errorCode: null,
-      },
-    });
+      });
 
     it("writes every kept outcome in one go and nothing for one whose lease was lost", async () => {
       const { key, tenantId } = await t.createTenantWithKey("together");

@@ -1,10 +1,11 @@
 // Leases and fencing: a claim owns an email only through its token.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { claimDueEmails } from "../../src/queue/claim-due-emails";
-import { type FinishClaim, finishClaim } from "../../src/queue/finish-claim";
+import { finishClaim } from "../../src/queue/finish-claim";
 import { extendLeases, promoteDueScheduled, releaseHeldEmails, rescueExpiredLeases } from "../../src/queue/leases";
 import { createTestApp, type TestApp } from "../helpers/app";
 import { TEST_DIALECT } from "../helpers/db";
+import { sentOutcome } from "../helpers/outcomes";
 import { sendEmail } from "../helpers/sending";
 
 describe(`queue leases (${TEST_DIALECT})`, () => {
@@ -24,25 +25,7 @@ describe(`queue leases (${TEST_DIALECT})`, () => {
       .where("id", "=", id)
       .execute();
   };
-  const finish = (id: string, token: string): FinishClaim => ({
-    emailId: id,
-    tenantId,
-    token,
-    now: Date.now(),
-    suppress: [],
-    email: {
-      status: "sent",
-      runAt: Date.now(),
-      hold: null,
-      waitReason: null,
-      lastError: null,
-      recipientsJson: "[]",
-      smtpAccountId: null,
-      sentAt: Date.now(),
-      completedAt: Date.now(),
-      countsAsAttempt: true,
-    },
-  });
+  const finish = (id: string, token: string) => sentOutcome({ emailId: id, tenantId, token });
 
   it("lets only the current lease holder finish an email once its old lease was rescued", async () => {
     const id = await sendEmail(t, key);
@@ -73,19 +56,7 @@ describe(`queue leases (${TEST_DIALECT})`, () => {
     const { db } = t.temp;
     const claimed = await claimDueEmails(db, t.deps.batcher, { limit: 10, leaseMs: 60_000, token: "worker-c" });
     expect(claimed.map((r) => r.id)).toContain(id);
-    const outcome = {
-      ...finish(id, "worker-c"),
-      attempt: {
-        attempt: 1,
-        smtpAccountId: "sa_none",
-        startedAt: Date.now(),
-        durationMs: 1,
-        outcome: "sent" as const,
-        smtpCode: 250,
-        smtpResponse: "250 ok",
-        errorCode: null,
-      },
-    };
+    const outcome = sentOutcome({ emailId: id, tenantId, token: "worker-c", smtpAccountId: "sa_none" });
     const failing = t.deps.batcher.write((trx) =>
       finishClaim(db.kysely, trx, outcome, async () => {
         throw new Error("the statistics could not be written");
