@@ -1,12 +1,11 @@
 // A real server process killed in the middle of sending: every email that got a 202 is
 // delivered after a restart; duplicates are possible only for sends in flight at the kill.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { createApiKey } from "../../src/api-keys";
-import { createTenant } from "../../src/tenants";
 import { SENDING_ENV } from "../helpers/app";
 import { TEST_DIALECT, type TempDatabase, tempDatabase } from "../helpers/db";
 import { deliveryCounts, emailIdOf, reportFigures } from "../helpers/figures";
 import { httpClient } from "../helpers/http-client";
+import { addSinkAccount, tenantWithKey } from "../helpers/process-fixtures";
 import { startServeProcess } from "../helpers/serve-process";
 import { startSmtpServer, type TestSmtpServer } from "../helpers/smtp-server";
 
@@ -28,8 +27,7 @@ describe(`a server process that dies (${TEST_DIALECT})`, () => {
     temp = await tempDatabase();
     // Slow answers keep several sends in flight when the kill comes.
     smtp = await startSmtpServer({ script: { delayMs: 30 } });
-    const tenant = await createTenant(temp.db.kysely, { name: "crash" });
-    key = (await createApiKey(temp.db.kysely, { tenantId: tenant.id, name: "k" })).key;
+    ({ key } = await tenantWithKey(temp, "crash"));
   });
   afterAll(async () => {
     await smtp.close();
@@ -41,15 +39,7 @@ describe(`a server process that dies (${TEST_DIALECT})`, () => {
     async () => {
       const first = await startServeProcess(env(temp));
       const api = httpClient(first.url, key);
-      const acc = await api.call("POST", "/v1/smtp-accounts", {
-        name: "sink",
-        host: smtp.host,
-        port: smtp.port,
-        security: "none",
-        from_email: "sender@example.com",
-        max_connections: 4,
-      });
-      expect(acc.status).toBe(201);
+      await addSinkAccount(first.url, key, smtp);
 
       const accepted: string[] = [];
       for (let i = 0; i < EMAILS; i++) {
