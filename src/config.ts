@@ -80,6 +80,12 @@ export interface Config {
   attachmentTtlMs: number;
   /** Most emails in one `POST /v1/emails/batch`. */
   batchMaxEmails: number;
+  /** Largest `text` and largest `html` of one email, as sent or as a template renders it (UTF-8 bytes). */
+  contentMaxBytes: number;
+  /** Most body bytes (text + html + headers) one claim loads from the queue at once. */
+  claimMaxBytes: number;
+  /** Allow SMTP accounts on loopback/private/link-local hosts (a relay on the same LAN); off: refused, against SSRF. */
+  smtpAllowPrivate: boolean;
 }
 
 export const DEFAULTS = {
@@ -118,6 +124,8 @@ export const DEFAULTS = {
   attachmentMaxFiles: 10,
   attachmentTtl: "24h",
   batchMaxEmails: 1000,
+  contentMaxBytes: "2mb",
+  claimMaxBytes: "32mb",
 };
 
 /** A setting that cannot be used; `message` is one line saying which and how to fix it. */
@@ -236,6 +244,9 @@ export function loadConfig(env: Env, flags: ConfigFlags = {}): Config {
       "POSTHORN_BATCH_MAX_EMAILS",
       env.POSTHORN_BATCH_MAX_EMAILS || String(DEFAULTS.batchMaxEmails),
     ),
+    contentMaxBytes: parseSize("POSTHORN_CONTENT_MAX_BYTES", env.POSTHORN_CONTENT_MAX_BYTES || DEFAULTS.contentMaxBytes),
+    claimMaxBytes: parseSize("POSTHORN_CLAIM_MAX_BYTES", env.POSTHORN_CLAIM_MAX_BYTES || DEFAULTS.claimMaxBytes),
+    smtpAllowPrivate: parseBoolean("POSTHORN_SMTP_ALLOW_PRIVATE", env.POSTHORN_SMTP_ALLOW_PRIVATE || "false"),
   };
 }
 
