@@ -244,7 +244,10 @@ export function loadConfig(env: Env, flags: ConfigFlags = {}): Config {
       "POSTHORN_BATCH_MAX_EMAILS",
       env.POSTHORN_BATCH_MAX_EMAILS || String(DEFAULTS.batchMaxEmails),
     ),
-    contentMaxBytes: parseSize("POSTHORN_CONTENT_MAX_BYTES", env.POSTHORN_CONTENT_MAX_BYTES || DEFAULTS.contentMaxBytes),
+    contentMaxBytes: parseSize(
+      "POSTHORN_CONTENT_MAX_BYTES",
+      env.POSTHORN_CONTENT_MAX_BYTES || DEFAULTS.contentMaxBytes,
+    ),
     claimMaxBytes: parseSize("POSTHORN_CLAIM_MAX_BYTES", env.POSTHORN_CLAIM_MAX_BYTES || DEFAULTS.claimMaxBytes),
     smtpAllowPrivate: parseBoolean("POSTHORN_SMTP_ALLOW_PRIVATE", env.POSTHORN_SMTP_ALLOW_PRIVATE || "false"),
   };
