@@ -118,7 +118,7 @@ export async function resolveContent(
     secrets: deps.secrets,
     tenantId: ctx.tenantId,
     emailId,
-    address: req.to[0]!.email,
+    recipients: [...req.to, ...(req.cc ?? []), ...(req.bcc ?? [])].map((a) => a.email),
   });
   const attachments = await prepareEmailAttachments(req, {
     find: ctx.findAttachments,

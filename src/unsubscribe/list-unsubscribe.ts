@@ -21,9 +21,11 @@ export const ListUnsubscribeField = v.pipe(
     "must be true, or your own https: or mailto: unsubscribe URI",
   ),
   v.description(
-    "`true`: Posthorn adds `List-Unsubscribe` with a signed link it serves itself, plus one-click " +
-      "`List-Unsubscribe-Post` (RFC 8058); an unsubscribe puts the first `to` address on your suppression list. " +
-      "Needs POSTHORN_PUBLIC_URL. Or your own `https:` URI (which must accept the RFC 8058 POST) or `mailto:`.",
+    "`true`: Posthorn adds `List-Unsubscribe` with an opaque signed link it serves itself, plus one-click " +
+      "`List-Unsubscribe-Post` (RFC 8058); an unsubscribe puts that recipient on your suppression list. The link " +
+      "names one recipient, so the email must have exactly one (to, cc and bcc together): send one email per " +
+      "recipient (a batch does it in one request). Needs POSTHORN_PUBLIC_URL. Or your own `https:` URI (which " +
+      "must accept the RFC 8058 POST) or `mailto:`, with any number of recipients.",
   ),
 );
 
@@ -34,7 +36,7 @@ const ONE_CLICK = { "List-Unsubscribe-Post": "List-Unsubscribe=One-Click" };
 /** The headers an email asks for with `list_unsubscribe`; none when it does not ask. */
 export function listUnsubscribeHeaders(
   option: ListUnsubscribeOption | undefined,
-  ctx: { publicUrl: string | undefined; secrets: SecretBox; tenantId: string; emailId: string; address: string },
+  ctx: { publicUrl: string | undefined; secrets: SecretBox; tenantId: string; emailId: string; recipients: string[] },
 ): Record<string, string> {
   if (option === undefined || option === false) return {};
   if (typeof option === "string") {
@@ -47,9 +49,20 @@ export function listUnsubscribeHeaders(
         "server at) is set; set it, or give your own https: or mailto: URI",
     );
   }
+  // Every recipient gets the same message, so one link would let a cc'd recipient unsubscribe
+  // someone else: Posthorn's own link is only for an email with one recipient.
+  const distinct = new Set(ctx.recipients.map((a) => a.toLowerCase()));
+  if (distinct.size !== 1) {
+    throw validationFailed(
+      "list_unsubscribe",
+      `Posthorn's unsubscribe link names the one recipient who gets it, and this email has ${distinct.size} ` +
+        "(to, cc and bcc together): send one email per recipient (a batch does it in one request), or give " +
+        "your own https: or mailto: URI",
+    );
+  }
   const token = signUnsubscribeToken(ctx.secrets, {
     tenantId: ctx.tenantId,
-    address: ctx.address,
+    address: ctx.recipients[0]!,
     emailId: ctx.emailId,
   });
   return { "List-Unsubscribe": `<${ctx.publicUrl}/u/${token}>`, ...ONE_CLICK };

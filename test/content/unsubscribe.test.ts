@@ -1,6 +1,9 @@
-// List-Unsubscribe with RFC 8058 one-click: the headers as received, the signed link served
-// without an API key, and the suppression an unsubscribe adds.
+// List-Unsubscribe with RFC 8058 one-click: the headers as received, the sealed link served
+// without an API key (one recipient per link, opaque), and the suppression an unsubscribe adds.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { createHmac } from "node:crypto";
+import { parseSecretKey, SecretBox } from "../../src/crypto/secret-box";
+import { signUnsubscribeToken } from "../../src/unsubscribe";
 import { createTestApp, type TestApp } from "../helpers/app";
 import { TEST_DIALECT } from "../helpers/db";
 import { mimeParts } from "../helpers/mime";
@@ -68,21 +71,135 @@ describe(`List-Unsubscribe (${TEST_DIALECT})`, () => {
     expect((await waitForStatus(t, key, later, ["suppressed", "sent"])).status).toBe("suppressed");
   });
 
-  it("refuses a link whose token was altered", async () => {
+  const linkOf = (id: string) => /^<(.+)>$/.exec(headersOf(id)["list-unsubscribe"]!)![1]!;
+  const tokenOf = (id: string) => linkOf(id).slice(`${PUBLIC_URL}/u/`.length);
+  const oneClick = (token: string) => t.request("POST", `/u/${token}`, { body: "List-Unsubscribe=One-Click" });
+  const suppressionOf = (key: string, address: string) =>
+    t.request("GET", `/v1/suppressions/${encodeURIComponent(address)}`, { key });
+
+  it("refuses a link whose token was altered, truncated or sealed by another server", async () => {
     const { key } = await t.createTenantWithKey();
     await createSmtpAccount(t, key, smtp);
     const id = await sendEmail(t, key, { to: ["bo@example.com"], subject: "s", text: "x", list_unsubscribe: true });
     await waitForStatus(t, key, id, ["sent"]);
-    const url = /^<(.+)>$/.exec(headersOf(id)["list-unsubscribe"]!)![1]!;
-    const [payload, mac] = url.slice(`${PUBLIC_URL}/u/`.length).split(".");
-    const forged = Buffer.from(
-      Buffer.from(payload!, "base64url").toString().replace("bo@example.com", "al@example.com"),
-    ).toString("base64url");
-    for (const token of [`${forged}.${mac}`, `${payload}.AAAA${mac!.slice(4)}`, "nonsense"]) {
-      expect((await t.request("POST", `/u/${token}`, { body: "List-Unsubscribe=One-Click" })).status).toBe(404);
-      expect((await t.request("GET", `/u/${token}`)).status).toBe(404);
+    const token = tokenOf(id);
+    const bytes = Buffer.from(token, "base64url");
+    const flipped = (i: number) => {
+      const b = Buffer.from(bytes);
+      b[i]! ^= 1;
+      return b.toString("base64url");
+    };
+    const otherServer = new SecretBox(parseSecretKey("other", "ab".repeat(32)));
+    const foreign = signUnsubscribeToken(otherServer, { tenantId: "ten_x", address: "al@example.com", emailId: id });
+    for (const bad of [flipped(0), flipped(20), flipped(bytes.length - 1), token.slice(0, -4), foreign, "nonsense"]) {
+      expect((await oneClick(bad)).status).toBe(404);
+      expect((await t.request("GET", `/u/${bad}`)).status).toBe(404);
     }
-    expect((await t.request("GET", "/v1/suppressions/al%40example.com", { key })).status).toBe(404);
+    expect((await suppressionOf(key, "bo@example.com")).status).toBe(404);
+    expect((await suppressionOf(key, "al@example.com")).status).toBe(404);
+  });
+
+  it("makes links that are opaque: neither the address nor the tenant or email id can be read from them", async () => {
+    const { key, tenantId } = await t.createTenantWithKey();
+    await createSmtpAccount(t, key, smtp);
+    const id = await sendEmail(t, key, { to: ["cleo@example.com"], subject: "s", text: "x", list_unsubscribe: true });
+    await waitForStatus(t, key, id, ["sent"]);
+    const token = tokenOf(id);
+    for (const decoded of [token, Buffer.from(token, "base64url").toString("latin1")]) {
+      for (const secret of ["cleo", "example.com", tenantId, id, tenantId.slice(4), id.slice(3)]) {
+        expect(decoded).not.toContain(secret);
+      }
+    }
+    // Two links to the same recipient do not even look alike.
+    const again = await sendEmail(t, key, {
+      to: ["cleo@example.com"],
+      subject: "s",
+      text: "x",
+      list_unsubscribe: true,
+    });
+    await waitForStatus(t, key, again, ["sent"]);
+    expect(tokenOf(again)).not.toBe(token);
+    expect((await oneClick(token)).status).toBe(200);
+    expect((await suppressionOf(key, "cleo@example.com")).status).toBe(200);
+  });
+
+  it("refuses list_unsubscribe: true for an email with several recipients, so no one can unsubscribe another", async () => {
+    const { key } = await t.createTenantWithKey();
+    for (const recipients of [
+      { to: ["a@example.com", "b@example.com"] },
+      { to: ["a@example.com"], cc: ["b@example.com"] },
+      { to: ["a@example.com"], bcc: ["b@example.com"] },
+    ]) {
+      const res = await t.request("POST", "/v1/emails", {
+        key,
+        json: { ...recipients, subject: "s", text: "x", list_unsubscribe: true },
+      });
+      expect(res.status).toBe(422);
+      const problem = (await res.json()) as Json;
+      expect(problem.field).toBe("list_unsubscribe");
+      expect(problem.detail).toContain("one email per recipient");
+    }
+    // In a batch, the offending email is named by its index.
+    const batch = await t.request("POST", "/v1/emails/batch", {
+      key,
+      json: {
+        defaults: { subject: "s", text: "x", list_unsubscribe: true },
+        emails: [{ to: ["a@example.com"] }, { to: ["a@example.com"], cc: ["b@example.com"] }],
+      },
+    });
+    expect(batch.status).toBe(422);
+    expect(((await batch.json()) as Json).field).toBe("emails[1].list_unsubscribe");
+    // The same address twice is still one recipient; the sender's own URI may go to many.
+    const same = await t.request("POST", "/v1/emails", {
+      key,
+      json: { to: ["a@example.com"], cc: ["A@example.com"], subject: "s", text: "x", list_unsubscribe: true },
+    });
+    expect(same.status).toBe(202);
+    const own = await t.request("POST", "/v1/emails", {
+      key,
+      json: {
+        to: ["a@example.com"],
+        cc: ["b@example.com"],
+        subject: "s",
+        text: "x",
+        list_unsubscribe: "mailto:u@x.io",
+      },
+    });
+    expect(own.status).toBe(202);
+  });
+
+  it("gives each email of a batch a link that unsubscribes its own recipient only", async () => {
+    const { key } = await t.createTenantWithKey();
+    await createSmtpAccount(t, key, smtp);
+    const res = await t.request("POST", "/v1/emails/batch", {
+      key,
+      json: {
+        defaults: { subject: "News", text: "x", list_unsubscribe: true },
+        emails: [{ to: ["dan@example.com"] }, { to: ["eve@example.com"] }],
+      },
+    });
+    expect(res.status).toBe(202);
+    const [dan, eve] = ((await res.json()) as Json).emails.map((e: Json) => e.id as string);
+    await waitForStatus(t, key, dan, ["sent"]);
+    await waitForStatus(t, key, eve, ["sent"]);
+    expect(tokenOf(dan)).not.toBe(tokenOf(eve));
+    const page = await (await t.request("GET", `/u/${tokenOf(eve)}`)).text();
+    expect(page).toContain("eve@example.com");
+    expect(page).not.toContain("dan@example.com");
+    expect((await oneClick(tokenOf(eve))).status).toBe(200);
+    expect((await suppressionOf(key, "eve@example.com")).status).toBe(200);
+    expect((await suppressionOf(key, "dan@example.com")).status).toBe(404);
+  });
+
+  it("still honours links in mail sent before links were sealed (readable v1 tokens)", async () => {
+    const { key, tenantId } = await t.createTenantWithKey();
+    // A v1 token as earlier versions wrote it: base64url JSON, then 16 bytes of HMAC-SHA256.
+    const payload = Buffer.from(JSON.stringify([tenantId, "old@example.com", "em_old"])).toString("base64url");
+    const [v1Key] = t.deps.secrets.deriveKeys("unsubscribe-link-v1");
+    const mac = createHmac("sha256", v1Key!).update(payload).digest().subarray(0, 16).toString("base64url");
+    expect((await oneClick(`${payload}.AAAA${mac.slice(4)}`)).status).toBe(404);
+    expect((await oneClick(`${payload}.${mac}`)).status).toBe(200);
+    expect(((await (await suppressionOf(key, "old@example.com")).json()) as Json).reason).toBe("unsubscribe");
   });
 
   it("uses the sender's own URI as given, one-click only for https", async () => {

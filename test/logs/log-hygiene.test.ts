@@ -1,6 +1,8 @@
 // The logs of a whole send flow carry what an operator needs to follow an email — request id,
-// tenant, email id, account, reply code, duration — and never a secret or a message body.
+// tenant, email id, account, reply code, duration — and never a secret (an unsubscribe link's
+// token included) or a message body.
 import { describe, expect, it } from "bun:test";
+import { signUnsubscribeToken } from "../../src/unsubscribe";
 import { createTestApp } from "../helpers/app";
 import { TEST_DIALECT } from "../helpers/db";
 import { anEmail, createSmtpAccount, sendEmail, waitForStatus } from "../helpers/sending";
@@ -67,6 +69,31 @@ describe(`logs (${TEST_DIALECT})`, () => {
       await t.close();
       await smtp.close();
       await receiver.close();
+    }
+  });
+
+  it("never log an unsubscribe link's token, whether the link is followed, clicked or refused", async () => {
+    const t = await createTestApp({ POSTHORN_PUBLIC_URL: "https://mail.example.test" });
+    try {
+      const { key, tenantId } = await t.createTenantWithKey();
+      const token = signUnsubscribeToken(t.deps.secrets, { tenantId, address: "ada@example.com", emailId: "em_1" });
+      expect((await t.request("GET", `/u/${token}`)).status).toBe(200);
+      expect((await t.request("POST", `/u/${token}`, { body: "List-Unsubscribe=One-Click" })).status).toBe(200);
+      expect((await t.request("POST", `/u/${token}x`, { body: "List-Unsubscribe=One-Click" })).status).toBe(404);
+      expect((await t.request("PUT", `/u/${token}`)).status).toBe(404);
+      expect((await t.request("GET", "/v1/suppressions/ada%40example.com", { key })).status).toBe(200);
+
+      const all = t.logs.map((l) => JSON.stringify(l));
+      expect(all.filter((line) => line.includes(token.slice(0, 24)))).toEqual([]);
+      const requests = t.logs.filter((l) => l.msg === "request" && String(l.path).startsWith("/u/"));
+      expect(requests.map((l) => [l.method, l.path, l.status])).toEqual([
+        ["GET", "/u/[redacted]", 200],
+        ["POST", "/u/[redacted]", 200],
+        ["POST", "/u/[redacted]", 404],
+        ["PUT", "/u/[redacted]", 404],
+      ]);
+    } finally {
+      await t.close();
     }
   });
 });
