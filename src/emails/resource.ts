@@ -7,6 +7,8 @@ import type { RecipientState } from "./accept";
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export type EmailRow = Selectable<EmailsTable>;
+/** An email without its bodies: what a list page reads unless asked for the content. */
+export type EmailMetadataRow = Omit<EmailRow, "text_body" | "html_body">;
 export type AttemptRow = Selectable<EmailAttemptsTable>;
 
 export function toAttemptResource(a: AttemptRow) {
@@ -23,13 +25,14 @@ export function toAttemptResource(a: AttemptRow) {
 }
 
 /** Waiting states get `next_attempt_at` and a plain reason; held-until-released shows no time. */
-function waiting(row: EmailRow) {
+function waiting(row: EmailMetadataRow) {
   if (row.status !== "queued" && row.status !== "scheduled") return { next_attempt_at: null, wait_reason: null };
   const forever = row.run_at >= 253_402_300_799_000;
   return { next_attempt_at: forever ? null : iso(row.run_at), wait_reason: row.wait_reason };
 }
 
-export function toEmailResource(row: EmailRow, attempts?: AttemptRow[]) {
+/** With `text`/`html` when the row carries its bodies (a metadata row leaves them out). */
+export function toEmailResource(row: EmailMetadataRow | EmailRow, attempts?: AttemptRow[]) {
   return {
     id: row.id,
     object: "email" as const,
@@ -42,8 +45,7 @@ export function toEmailResource(row: EmailRow, attempts?: AttemptRow[]) {
     bcc: JSON.parse(row.bcc_json) as Address[],
     reply_to: JSON.parse(row.reply_to_json) as Address[],
     subject: row.subject,
-    text: row.text_body,
-    html: row.html_body,
+    ...("text_body" in row ? { text: row.text_body, html: row.html_body } : {}),
     headers: JSON.parse(row.headers_json) as Record<string, string>,
     tags: JSON.parse(row.tags_json) as string[],
     metadata: JSON.parse(row.metadata_json) as Record<string, string>,

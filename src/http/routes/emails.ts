@@ -5,9 +5,10 @@ import type { AppDeps } from "../../app";
 import { type AcceptDeps, acceptEmail } from "../../emails/accept";
 import { cancelEmail } from "../../emails/cancel";
 import { checkIdempotencyKey } from "../../emails/idempotency";
+import { EmailListItemSchema, EmailListWithContentQuery } from "../../emails/list-schemas";
 import { quotaHeaders } from "../../emails/quota";
 import { getEmail, listEmails } from "../../emails/read";
-import { AcceptedEmailSchema, EmailListQuery, EmailSchema } from "../../emails/schemas";
+import { AcceptedEmailSchema, EmailSchema } from "../../emails/schemas";
 import { SendEmailSchema } from "../../emails/send-request";
 import { listSenderIdentities } from "../../smtp-accounts";
 import { SuppressionSnapshots } from "../../suppressions";
@@ -79,11 +80,16 @@ export function emailsApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "List emails",
-      description: "Newest first. Filter by status, tag and acceptance time; page with `cursor`.",
+      description:
+        "Newest first. Filter by status, tag and acceptance time; page with `cursor`. Metadata only: " +
+        "`include=content` adds each email's `text` and `html` (or get one email by its id).",
       security: TENANT_SECURITY,
-      responses: { 200: jsonResponse("A page of emails", pageOf(EmailSchema, "EmailPage")), ...problems(401, 422) },
+      responses: {
+        200: jsonResponse("A page of emails", pageOf(EmailListItemSchema, "EmailPage")),
+        ...problems(401, 422),
+      },
     }),
-    queryParams(EmailListQuery),
+    queryParams(EmailListWithContentQuery),
     async (c) => c.json(await listEmails(deps.db.kysely, c.get("tenantId"), c.req.valid("query"))),
   );
 
