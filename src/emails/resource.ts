@@ -7,8 +7,42 @@ import type { RecipientState } from "./accept";
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export type EmailRow = Selectable<EmailsTable>;
-/** An email without its bodies: what a list page reads unless asked for the content. */
-export type EmailMetadataRow = Omit<EmailRow, "text_body" | "html_body">;
+/** The columns an email's resource shows but its bodies: what a list page reads unless asked for more. */
+export const EMAIL_METADATA_COLUMNS = [
+  "id",
+  "status",
+  "priority",
+  "from_email",
+  "from_name",
+  "to_json",
+  "cc_json",
+  "bcc_json",
+  "reply_to_json",
+  "subject",
+  "headers_json",
+  "tags_json",
+  "metadata_json",
+  "pinned_smtp_account_id",
+  "run_at",
+  "attempts",
+  "wait_reason",
+  "last_error",
+  "message_id",
+  "smtp_account_id",
+  "recipients_json",
+  "scheduled_at",
+  "created_at",
+  "updated_at",
+  "sent_at",
+  "completed_at",
+  "template_id",
+  "template_version",
+  "batch_id",
+  "attachment_count",
+] as const satisfies readonly (keyof EmailRow)[];
+/** An email without its bodies; a column the resource shows must be in the list above to be read. */
+export type EmailMetadataRow = Pick<EmailRow, (typeof EMAIL_METADATA_COLUMNS)[number]>;
+type WithBodies = EmailMetadataRow & Pick<EmailRow, "text_body" | "html_body">;
 export type AttemptRow = Selectable<EmailAttemptsTable>;
 
 export function toAttemptResource(a: AttemptRow) {
@@ -32,7 +66,7 @@ function waiting(row: EmailMetadataRow) {
 }
 
 /** With `text`/`html` when the row carries its bodies (a metadata row leaves them out). */
-export function toEmailResource(row: EmailMetadataRow | EmailRow, attempts?: AttemptRow[]) {
+export function toEmailResource(row: EmailMetadataRow | WithBodies, attempts?: AttemptRow[]) {
   return {
     id: row.id,
     object: "email" as const,
