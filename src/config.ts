@@ -1,5 +1,7 @@
-// Every setting Posthorn reads, in one place: read once at start (environment, then flags),
-// validated, and passed in. Nothing else reads process.env.
+// Every setting Posthorn reads, in one table: its variable, flag, default, parser and meaning.
+// `Config`, `serve --help` and the configuration tables of the docs are all made from it. Read
+// once at start (environment, then flags), validated, and passed in. Nothing else reads
+// process.env.
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 
@@ -17,117 +19,6 @@ export interface RetryPolicy {
   maxAgeMs: number;
 }
 
-export interface Config {
-  port: number;
-  host: string;
-  dataDir: string;
-  /** `undefined`: SQLite file `posthorn.db` in the data directory. */
-  databaseUrl: string | undefined;
-  adminKey: string | undefined;
-  /** Raw value of POSTHORN_SECRET_KEY; `undefined` means "generate one in the data directory". */
-  secretKey: string | undefined;
-  /** Keys that data may still be encrypted under (rotation), comma-separated in the environment. */
-  previousSecretKeys: string[];
-  logLevel: LogLevel;
-  /** Bound on each webhook POST (connection, request and response). */
-  webhookTimeoutMs: number;
-  /** When a webhook delivery is retried, and when it is given up. */
-  webhookRetry: RetryPolicy;
-  /** Most webhook POSTs in flight at once in this process. */
-  webhookConcurrency: number;
-  /** Allow webhook URLs on loopback/private/link-local addresses (off: they are refused, against SSRF). */
-  webhookAllowPrivate: boolean;
-  /** Finished webhook deliveries (and their attempt log) are deleted after this long. */
-  webhookLogRetentionMs: number;
-  /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
-  metricsToken: string | undefined;
-  bodyLimitBytes: number;
-  corsOrigins: string[];
-  sqliteSynchronous: SqliteSynchronous;
-  /** Most recipients (to + cc + bcc) one email may carry. */
-  maxRecipients: number;
-  retry: RetryPolicy;
-  /** How long a claimed email stays leased to one worker before it may be rescued. */
-  leaseMs: number;
-  /** How long SIGTERM waits for in-flight sends before handing them back. */
-  shutdownGraceMs: number;
-  /** Bound on `POST /v1/smtp-accounts/{id}/test`. */
-  smtpTestTimeoutMs: number;
-  /** Bound on each SMTP send (connection, greeting and each command). */
-  smtpTimeoutMs: number;
-  /** How long an Idempotency-Key is remembered. */
-  idempotencyTtlMs: number;
-  /** Verify SMTP servers' TLS certificates (turn off only for test servers with self-signed certs). */
-  smtpTlsRejectUnauthorized: boolean;
-  /** Most SMTP sends in flight at once in this process (each account's pool bounds its own connections). */
-  dispatchConcurrency: number;
-  /**
-   * Threads that compose and send messages (MIME and SMTP), beside the main thread that keeps the
-   * queue and the API; 0 sends on the main thread. Each account's connections are split between them.
-   */
-  sendThreads: number;
-  /** Most emails claimed from the queue in one statement. */
-  claimBatchSize: number;
-  /** How often an idle dispatcher looks for work another instance queued (or that became due). */
-  pollIntervalMs: number;
-  /** Where the public reaches this server (`https://mail.example.com`): unsubscribe links point here. */
-  publicUrl: string | undefined;
-  /** Largest attachment, uploaded or inline. */
-  attachmentMaxBytes: number;
-  /** Most files in one upload request. */
-  attachmentMaxFiles: number;
-  /** An upload no email references is deleted after this long. */
-  attachmentTtlMs: number;
-  /** Most emails in one `POST /v1/emails/batch`. */
-  batchMaxEmails: number;
-  /** Largest `text` and largest `html` of one email, as sent or as a template renders it (UTF-8 bytes). */
-  contentMaxBytes: number;
-  /** Most body bytes (text + html + headers) one claim loads from the queue at once. */
-  claimMaxBytes: number;
-  /** Allow SMTP accounts on loopback/private/link-local hosts (a relay on the same LAN); off: refused, against SSRF. */
-  smtpAllowPrivate: boolean;
-}
-
-export const DEFAULTS = {
-  port: 8080,
-  host: "0.0.0.0",
-  dataDir: "./data",
-  logLevel: "info" as LogLevel,
-  webhookTimeout: "10s",
-  webhookRetryBaseDelay: "10s",
-  webhookRetryMaxDelay: "2h",
-  webhookRetryMaxAttempts: 12,
-  webhookRetryMaxAge: "3d",
-  webhookConcurrency: 20,
-  webhookLogRetention: "30d",
-  bodyLimit: "30mb",
-  sqliteSynchronous: "FULL" as SqliteSynchronous,
-  maxRecipients: 100,
-  retryBaseDelay: "30s",
-  retryMaxDelay: "1h",
-  retryMaxAttempts: 8,
-  retryMaxAge: "24h",
-  lease: "60s",
-  shutdownGrace: "20s",
-  smtpTestTimeout: "10s",
-  smtpTimeout: "30s",
-  idempotencyTtl: "24h",
-  dispatchConcurrency: 100,
-  claimBatchSize: 100,
-  /**
-   * One per core but the main thread's, at least 1, at most 4. On 2 cores (20,000 × 2 KB to
-   * smtp-sink, in-process): 0 threads 2,840/s, 1 → 3,680/s, 2 → 3,200–3,640/s, 3 → 3,100–3,280/s.
-   */
-  sendThreads: Math.min(Math.max(availableParallelism() - 1, 1), 4),
-  pollInterval: "1s",
-  attachmentMaxBytes: "25mb",
-  attachmentMaxFiles: 10,
-  attachmentTtl: "24h",
-  batchMaxEmails: 1000,
-  contentMaxBytes: "2mb",
-  claimMaxBytes: "32mb",
-};
-
 /** A setting that cannot be used; `message` is one line saying which and how to fix it. */
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -142,115 +33,348 @@ export interface ConfigFlags {
   "log-level"?: string;
 }
 
+interface Setting<T> {
+  env: string;
+  flag?: keyof ConfigFlags;
+  /** The raw value used when neither the flag nor the variable is set; none: the setting stays unset. */
+  default?: string;
+  /** How the docs and `--help` show the default, when not as the raw default. */
+  shown?: string;
+  parse(name: string, raw: string): T;
+  /** What it does, one line of Markdown for the docs and `--help`. */
+  text: string;
+  /** Shown in the README's short table (the settings most installs set). */
+  common?: true;
+}
+
+/** A setting with a default: always has a value. */
+const setting = <T>(s: Setting<T> & { default: string }): Setting<T> => s;
+/** A setting without a default: `undefined` when not set (an empty variable counts as not set). */
+const optional = <T>(s: Omit<Setting<T>, "default">): Setting<T | undefined> => s;
+
+/**
+ * One per core but the main thread's, at least 1, at most 4. On 2 cores (20,000 × 2 KB to
+ * smtp-sink, in-process): 0 threads 2,840/s, 1 → 3,680/s, 2 → 3,200–3,640/s, 3 → 3,100–3,280/s.
+ */
+const DEFAULT_SEND_THREADS = Math.min(Math.max(availableParallelism() - 1, 1), 4);
+
+const retrySettings = (prefix: string, retryPrefix: string, d: [string, string, number, string], of: string) => ({
+  baseDelayMs: setting({
+    env: `${retryPrefix}_BASE_DELAY`,
+    default: d[0],
+    parse: parseDuration,
+    text: "first retry delay; doubles each attempt, ±20 % jitter",
+  }),
+  maxDelayMs: setting({
+    env: `${retryPrefix}_MAX_DELAY`,
+    default: d[1],
+    parse: parseDuration,
+    text: "longest delay between two attempts",
+  }),
+  maxAttempts: setting({
+    env: `${prefix}_MAX_ATTEMPTS`,
+    default: String(d[2]),
+    parse: parsePositiveInt,
+    text: `attempts before ${of} fails`,
+  }),
+  maxAgeMs: setting({
+    env: `${prefix}_MAX_AGE`,
+    default: d[3],
+    parse: parseDuration,
+    text: `${of} older than this fails instead of retrying`,
+  }),
+});
+
+export const SETTINGS = {
+  port: setting({
+    env: "POSTHORN_PORT",
+    flag: "port",
+    default: "8080",
+    parse: parsePort,
+    text: "listen port",
+    common: true,
+  }),
+  host: setting({
+    env: "POSTHORN_HOST",
+    flag: "host",
+    default: "0.0.0.0",
+    parse: parseHost,
+    text: "listen address",
+    common: true,
+  }),
+  dataDir: setting({
+    env: "POSTHORN_DATA_DIR",
+    flag: "data-dir",
+    default: "./data",
+    parse: (_name, raw) => resolve(raw),
+    text: "data directory (SQLite file, generated secret key)",
+    common: true,
+  }),
+  databaseUrl: optional({
+    env: "DATABASE_URL",
+    flag: "database-url",
+    shown: "unset: SQLite `data/posthorn.db`",
+    parse: parseDatabaseUrl,
+    text: "`postgres://user:pass@host:5432/db` to run on Postgres",
+    common: true,
+  }),
+  adminKey: optional({
+    env: "POSTHORN_ADMIN_KEY",
+    shown: "unset: operator API off",
+    parse: (name, raw) => longToken(name, raw),
+    text: "operator key for `/v1/tenants…` (≥ 16 characters)",
+    common: true,
+  }),
+  secretKey: optional({
+    env: "POSTHORN_SECRET_KEY",
+    shown: "generated into `data/secret.key` (0600) with a warning",
+    parse: (name, raw) => {
+      decodeSecretKey(name, raw);
+      return raw;
+    },
+    text: "32 bytes, hex or base64 (`openssl rand -hex 32`): encrypts stored secrets (AES-256-GCM)",
+    common: true,
+  }),
+  previousSecretKeys: setting({
+    env: "POSTHORN_PREVIOUS_SECRET_KEYS",
+    default: "",
+    shown: "",
+    parse: (name, raw) =>
+      list(raw).map((key, i) => {
+        decodeSecretKey(`${name}[${i}]`, key);
+        return key;
+      }),
+    text: "comma-separated older keys, still accepted for decryption (rotation)",
+  }),
+  logLevel: setting({
+    env: "POSTHORN_LOG_LEVEL",
+    flag: "log-level",
+    default: "info",
+    parse: parseLogLevel,
+    text: "`debug`, `info`, `warn`, `error`",
+    common: true,
+  }),
+  bodyLimitBytes: setting({
+    env: "POSTHORN_BODY_LIMIT",
+    default: "30mb",
+    parse: parseSize,
+    text: "largest request body",
+  }),
+  corsOrigins: setting({
+    env: "POSTHORN_CORS_ORIGINS",
+    default: "",
+    shown: "unset: CORS off",
+    parse: (_name, raw) => list(raw),
+    text: "comma-separated origins, or `*`",
+  }),
+  sqliteSynchronous: setting({
+    env: "POSTHORN_SQLITE_SYNCHRONOUS",
+    default: "FULL",
+    parse: parseSqliteSynchronous,
+    text: "`FULL`: an accepted email survives power loss; `NORMAL`: faster, survives a crash of the process but not of the machine",
+  }),
+  maxRecipients: setting({
+    env: "POSTHORN_MAX_RECIPIENTS",
+    default: "100",
+    parse: parsePositiveInt,
+    text: "recipients per email (to + cc + bcc)",
+  }),
+  retry: retrySettings("POSTHORN_RETRY", "POSTHORN_RETRY", ["30s", "1h", 8, "24h"], "an email"),
+  smtpTimeoutMs: setting({
+    env: "POSTHORN_SMTP_TIMEOUT",
+    default: "30s",
+    parse: parseDuration,
+    text: "bound on connect, greeting and each SMTP command",
+  }),
+  smtpTestTimeoutMs: setting({
+    env: "POSTHORN_SMTP_TEST_TIMEOUT",
+    default: "10s",
+    parse: parseDuration,
+    text: "bound on `POST /v1/smtp-accounts/{id}/test`",
+  }),
+  smtpTlsRejectUnauthorized: setting({
+    env: "POSTHORN_SMTP_TLS_REJECT_UNAUTHORIZED",
+    default: "true",
+    parse: parseBoolean,
+    text: "verify SMTP servers' certificates (turn off only for test servers)",
+  }),
+  smtpAllowPrivate: setting({
+    env: "POSTHORN_SMTP_ALLOW_PRIVATE",
+    default: "false",
+    parse: parseBoolean,
+    text: "allow SMTP account hosts on private/loopback/link-local addresses (a relay on the same LAN)",
+  }),
+  idempotencyTtlMs: setting({
+    env: "POSTHORN_IDEMPOTENCY_TTL",
+    default: "24h",
+    parse: parseDuration,
+    text: "how long an `Idempotency-Key` is remembered",
+  }),
+  leaseMs: setting({
+    env: "POSTHORN_LEASE",
+    default: "60s",
+    parse: parseDuration,
+    text: "how long a claimed email belongs to one worker without a heartbeat",
+  }),
+  shutdownGraceMs: setting({
+    env: "POSTHORN_SHUTDOWN_GRACE",
+    default: "20s",
+    parse: parseDuration,
+    text: "on SIGTERM, how long in-flight sends may finish",
+  }),
+  dispatchConcurrency: setting({
+    env: "POSTHORN_DISPATCH_CONCURRENCY",
+    default: "100",
+    parse: parsePositiveInt,
+    text: "SMTP sends in flight per process",
+  }),
+  sendThreads: setting({
+    env: "POSTHORN_SEND_THREADS",
+    default: String(DEFAULT_SEND_THREADS),
+    shown: "cores − 1 (1–4)",
+    parse: parseThreadCount,
+    text: "worker threads that compose and send messages; `0` sends on the main thread",
+  }),
+  claimBatchSize: setting({
+    env: "POSTHORN_CLAIM_BATCH_SIZE",
+    default: "100",
+    parse: parsePositiveInt,
+    text: "emails claimed per query",
+  }),
+  claimMaxBytes: setting({
+    env: "POSTHORN_CLAIM_MAX_BYTES",
+    default: "32mb",
+    parse: parseSize,
+    text: "most message bytes the dispatcher loads from the queue in one claim",
+  }),
+  pollIntervalMs: setting({
+    env: "POSTHORN_POLL_INTERVAL",
+    default: "1s",
+    parse: parseDuration,
+    text: "how often an idle dispatcher looks for work queued by another instance",
+  }),
+  publicUrl: optional({
+    env: "POSTHORN_PUBLIC_URL",
+    shown: "unset",
+    parse: parsePublicUrl,
+    text: "public URL of this server (e.g. `https://mail.example.com`); required for `list_unsubscribe: true`",
+    common: true,
+  }),
+  contentMaxBytes: setting({
+    env: "POSTHORN_CONTENT_MAX_BYTES",
+    default: "2mb",
+    parse: parseSize,
+    text: "largest `text` and largest `html` of one email (UTF-8), as sent or as a template renders it",
+  }),
+  attachmentMaxBytes: setting({
+    env: "POSTHORN_ATTACHMENT_MAX_BYTES",
+    default: "25mb",
+    parse: parseSize,
+    text: "largest attachment (uploaded or inline); larger uploads get 413",
+  }),
+  attachmentMaxFiles: setting({
+    env: "POSTHORN_ATTACHMENT_MAX_FILES",
+    default: "10",
+    parse: parsePositiveInt,
+    text: "most files per upload request, and attachments per email",
+  }),
+  attachmentTtlMs: setting({
+    env: "POSTHORN_ATTACHMENT_TTL",
+    default: "24h",
+    parse: parseDuration,
+    text: "uploads no email references are deleted after this",
+  }),
+  batchMaxEmails: setting({
+    env: "POSTHORN_BATCH_MAX_EMAILS",
+    default: "1000",
+    parse: parsePositiveInt,
+    text: "most emails in one `POST /v1/emails/batch`",
+  }),
+  webhookTimeoutMs: setting({
+    env: "POSTHORN_WEBHOOK_TIMEOUT",
+    default: "10s",
+    parse: parseDuration,
+    text: "bound on each webhook POST (connection, request and response)",
+  }),
+  webhookRetry: retrySettings("POSTHORN_WEBHOOK", "POSTHORN_WEBHOOK_RETRY", ["10s", "2h", 12, "3d"], "a delivery"),
+  webhookConcurrency: setting({
+    env: "POSTHORN_WEBHOOK_CONCURRENCY",
+    default: "20",
+    parse: parsePositiveInt,
+    text: "webhook POSTs in flight per process",
+  }),
+  webhookAllowPrivate: setting({
+    env: "POSTHORN_WEBHOOK_ALLOW_PRIVATE",
+    default: "false",
+    parse: parseBoolean,
+    text: "allow webhook URLs on private/loopback/link-local addresses",
+  }),
+  webhookLogRetentionMs: setting({
+    env: "POSTHORN_WEBHOOK_LOG_RETENTION",
+    default: "30d",
+    parse: parseDuration,
+    text: "finished deliveries and their attempt log are deleted after this",
+  }),
+  metricsToken: optional({
+    env: "POSTHORN_METRICS_TOKEN",
+    shown: "unset",
+    parse: (name, raw) => longToken(name, raw),
+    text: "when set (≥ 16 characters), `/metrics` requires `Authorization: Bearer <token>`",
+    common: true,
+  }),
+};
+
+type Table = Record<string, Setting<unknown> | Record<string, Setting<unknown>>>;
+type ValuesOf<T> = {
+  [K in keyof T]: T[K] extends Setting<infer V> ? V : ValuesOf<T[K]>;
+};
+
+/** Every setting's value, as `SETTINGS` declares it (groups such as `retry` are objects). */
+export type Config = ValuesOf<typeof SETTINGS>;
+
+const isSetting = (x: Setting<unknown> | Record<string, Setting<unknown>>): x is Setting<unknown> =>
+  typeof (x as Setting<unknown>).env === "string";
+
+/** The settings in table order, groups flattened. */
+export function allSettings(table: Table = SETTINGS): Setting<unknown>[] {
+  return Object.values(table).flatMap((s) => (isSetting(s) ? [s] : Object.values(s)));
+}
+
 type Env = Record<string, string | undefined>;
 
 export function loadConfig(env: Env, flags: ConfigFlags = {}): Config {
-  const pick = (flag: keyof ConfigFlags | undefined, name: string): [string, string | undefined] => {
-    const fromFlag = flag ? flags[flag] : undefined;
-    if (fromFlag !== undefined) return [`--${flag}`, fromFlag];
-    const value = env[name];
-    return [name, value === "" ? undefined : value];
+  const read = (s: Setting<unknown>): unknown => {
+    const fromFlag = s.flag ? flags[s.flag] : undefined;
+    const fromEnv = env[s.env] === "" ? undefined : env[s.env];
+    const [name, raw] = fromFlag !== undefined ? [`--${s.flag}`, fromFlag] : [s.env, fromEnv ?? s.default];
+    return raw === undefined ? undefined : s.parse(name, raw);
   };
+  const build = (table: Table): Record<string, unknown> =>
+    Object.fromEntries(Object.entries(table).map(([key, s]) => [key, isSetting(s) ? read(s) : build(s)]));
+  return build(SETTINGS) as Config;
+}
 
-  const [portName, portRaw] = pick("port", "POSTHORN_PORT");
-  const [hostName, hostRaw] = pick("host", "POSTHORN_HOST");
-  const [, dataDirRaw] = pick("data-dir", "POSTHORN_DATA_DIR");
-  const [dbName, dbRaw] = pick("database-url", "DATABASE_URL");
-  const [levelName, levelRaw] = pick("log-level", "POSTHORN_LOG_LEVEL");
-
-  const adminKey = env.POSTHORN_ADMIN_KEY || undefined;
-  if (adminKey !== undefined && adminKey.length < 16) {
-    throw new ConfigError(
-      "POSTHORN_ADMIN_KEY is too short (at least 16 characters): generate one with `openssl rand -hex 32`.",
+/** The Markdown table of settings the docs show (`common` only: the README's short one). */
+export function settingsTable(which: "all" | "common"): string {
+  const code = (s: string | undefined) => (s ? `\`${s}\`` : "");
+  const rows = allSettings()
+    .filter((s) => which === "all" || s.common)
+    .map(
+      (s) => `| ${code(s.env)} | ${s.flag ? code(`--${s.flag}`) : ""} | ${s.shown ?? code(s.default)} | ${s.text} |`,
     );
-  }
+  return ["| variable | flag | default | meaning |", "|---|---|---|---|", ...rows].join("\n");
+}
 
-  const syncRaw = (env.POSTHORN_SQLITE_SYNCHRONOUS || DEFAULTS.sqliteSynchronous).toUpperCase();
-  if (syncRaw !== "FULL" && syncRaw !== "NORMAL") {
-    throw new ConfigError(
-      `POSTHORN_SQLITE_SYNCHRONOUS must be FULL (survives power loss) or NORMAL (faster), not "${env.POSTHORN_SQLITE_SYNCHRONOUS}".`,
-    );
-  }
-
-  return {
-    port: parsePort(portName, portRaw ?? String(DEFAULTS.port)),
-    host: parseHost(hostName, hostRaw ?? DEFAULTS.host),
-    dataDir: resolve(dataDirRaw ?? DEFAULTS.dataDir),
-    databaseUrl: parseDatabaseUrl(dbName, dbRaw),
-    adminKey,
-    secretKey: checkSecretKey("POSTHORN_SECRET_KEY", env.POSTHORN_SECRET_KEY || undefined),
-    previousSecretKeys: (env.POSTHORN_PREVIOUS_SECRET_KEYS ?? "")
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean)
-      .map((k, i) => checkSecretKey(`POSTHORN_PREVIOUS_SECRET_KEYS[${i}]`, k) as string),
-    logLevel: parseLogLevel(levelName, levelRaw ?? DEFAULTS.logLevel),
-    ...loadObservabilityConfig(env),
-    bodyLimitBytes: parseSize("POSTHORN_BODY_LIMIT", env.POSTHORN_BODY_LIMIT || DEFAULTS.bodyLimit),
-    corsOrigins: (env.POSTHORN_CORS_ORIGINS ?? "")
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean),
-    sqliteSynchronous: syncRaw,
-    maxRecipients: parsePositiveInt(
-      "POSTHORN_MAX_RECIPIENTS",
-      env.POSTHORN_MAX_RECIPIENTS || String(DEFAULTS.maxRecipients),
-    ),
-    retry: {
-      baseDelayMs: parseDuration("POSTHORN_RETRY_BASE_DELAY", env.POSTHORN_RETRY_BASE_DELAY || DEFAULTS.retryBaseDelay),
-      maxDelayMs: parseDuration("POSTHORN_RETRY_MAX_DELAY", env.POSTHORN_RETRY_MAX_DELAY || DEFAULTS.retryMaxDelay),
-      maxAttempts: parsePositiveInt(
-        "POSTHORN_RETRY_MAX_ATTEMPTS",
-        env.POSTHORN_RETRY_MAX_ATTEMPTS || String(DEFAULTS.retryMaxAttempts),
-      ),
-      maxAgeMs: parseDuration("POSTHORN_RETRY_MAX_AGE", env.POSTHORN_RETRY_MAX_AGE || DEFAULTS.retryMaxAge),
-    },
-    leaseMs: parseDuration("POSTHORN_LEASE", env.POSTHORN_LEASE || DEFAULTS.lease),
-    shutdownGraceMs: parseDuration("POSTHORN_SHUTDOWN_GRACE", env.POSTHORN_SHUTDOWN_GRACE || DEFAULTS.shutdownGrace),
-    smtpTestTimeoutMs: parseDuration(
-      "POSTHORN_SMTP_TEST_TIMEOUT",
-      env.POSTHORN_SMTP_TEST_TIMEOUT || DEFAULTS.smtpTestTimeout,
-    ),
-    smtpTimeoutMs: parseDuration("POSTHORN_SMTP_TIMEOUT", env.POSTHORN_SMTP_TIMEOUT || DEFAULTS.smtpTimeout),
-    idempotencyTtlMs: parseDuration(
-      "POSTHORN_IDEMPOTENCY_TTL",
-      env.POSTHORN_IDEMPOTENCY_TTL || DEFAULTS.idempotencyTtl,
-    ),
-    smtpTlsRejectUnauthorized: parseBoolean(
-      "POSTHORN_SMTP_TLS_REJECT_UNAUTHORIZED",
-      env.POSTHORN_SMTP_TLS_REJECT_UNAUTHORIZED || "true",
-    ),
-    dispatchConcurrency: parsePositiveInt(
-      "POSTHORN_DISPATCH_CONCURRENCY",
-      env.POSTHORN_DISPATCH_CONCURRENCY || String(DEFAULTS.dispatchConcurrency),
-    ),
-    sendThreads: parseThreadCount("POSTHORN_SEND_THREADS", env.POSTHORN_SEND_THREADS || String(DEFAULTS.sendThreads)),
-    claimBatchSize: parsePositiveInt(
-      "POSTHORN_CLAIM_BATCH_SIZE",
-      env.POSTHORN_CLAIM_BATCH_SIZE || String(DEFAULTS.claimBatchSize),
-    ),
-    pollIntervalMs: parseDuration("POSTHORN_POLL_INTERVAL", env.POSTHORN_POLL_INTERVAL || DEFAULTS.pollInterval),
-    publicUrl: parsePublicUrl("POSTHORN_PUBLIC_URL", env.POSTHORN_PUBLIC_URL || undefined),
-    attachmentMaxBytes: parseSize(
-      "POSTHORN_ATTACHMENT_MAX_BYTES",
-      env.POSTHORN_ATTACHMENT_MAX_BYTES || DEFAULTS.attachmentMaxBytes,
-    ),
-    attachmentMaxFiles: parsePositiveInt(
-      "POSTHORN_ATTACHMENT_MAX_FILES",
-      env.POSTHORN_ATTACHMENT_MAX_FILES || String(DEFAULTS.attachmentMaxFiles),
-    ),
-    attachmentTtlMs: parseDuration("POSTHORN_ATTACHMENT_TTL", env.POSTHORN_ATTACHMENT_TTL || DEFAULTS.attachmentTtl),
-    batchMaxEmails: parsePositiveInt(
-      "POSTHORN_BATCH_MAX_EMAILS",
-      env.POSTHORN_BATCH_MAX_EMAILS || String(DEFAULTS.batchMaxEmails),
-    ),
-    contentMaxBytes: parseSize(
-      "POSTHORN_CONTENT_MAX_BYTES",
-      env.POSTHORN_CONTENT_MAX_BYTES || DEFAULTS.contentMaxBytes,
-    ),
-    claimMaxBytes: parseSize("POSTHORN_CLAIM_MAX_BYTES", env.POSTHORN_CLAIM_MAX_BYTES || DEFAULTS.claimMaxBytes),
-    smtpAllowPrivate: parseBoolean("POSTHORN_SMTP_ALLOW_PRIVATE", env.POSTHORN_SMTP_ALLOW_PRIVATE || "false"),
-  };
+/** Every setting as plain text for `serve --help`. */
+export function settingsHelp(): string {
+  const plain = (s: string) => s.replaceAll("`", "");
+  return allSettings()
+    .map((s) => {
+      const def = plain(s.shown ?? s.default ?? "");
+      const when = /^(unset|generated|cores)/.test(def) ? def : `default ${def}`;
+      return `  ${s.env.padEnd(38)} ${plain(s.text)}${def ? ` [${when}]` : ""}`;
+    })
+    .join("\n");
 }
 
 /** An absolute http(s) URL without a trailing slash, so paths can be appended to it. */
@@ -298,46 +422,6 @@ function parseLogLevel(name: string, raw: string): LogLevel {
   return level;
 }
 
-/** Webhook and metrics settings (issue 6). */
-function loadObservabilityConfig(
-  env: Env,
-): Pick<
-  Config,
-  | "webhookTimeoutMs"
-  | "webhookRetry"
-  | "webhookConcurrency"
-  | "webhookAllowPrivate"
-  | "webhookLogRetentionMs"
-  | "metricsToken"
-> {
-  const metricsToken = env.POSTHORN_METRICS_TOKEN || undefined;
-  if (metricsToken !== undefined && metricsToken.length < 16) {
-    throw new ConfigError(
-      "POSTHORN_METRICS_TOKEN is too short (at least 16 characters): generate one with `openssl rand -hex 32`.",
-    );
-  }
-  const duration = (name: string, fallback: string) => parseDuration(name, env[name] || fallback);
-  return {
-    webhookTimeoutMs: duration("POSTHORN_WEBHOOK_TIMEOUT", DEFAULTS.webhookTimeout),
-    webhookRetry: {
-      baseDelayMs: duration("POSTHORN_WEBHOOK_RETRY_BASE_DELAY", DEFAULTS.webhookRetryBaseDelay),
-      maxDelayMs: duration("POSTHORN_WEBHOOK_RETRY_MAX_DELAY", DEFAULTS.webhookRetryMaxDelay),
-      maxAttempts: parsePositiveInt(
-        "POSTHORN_WEBHOOK_MAX_ATTEMPTS",
-        env.POSTHORN_WEBHOOK_MAX_ATTEMPTS || String(DEFAULTS.webhookRetryMaxAttempts),
-      ),
-      maxAgeMs: duration("POSTHORN_WEBHOOK_MAX_AGE", DEFAULTS.webhookRetryMaxAge),
-    },
-    webhookConcurrency: parsePositiveInt(
-      "POSTHORN_WEBHOOK_CONCURRENCY",
-      env.POSTHORN_WEBHOOK_CONCURRENCY || String(DEFAULTS.webhookConcurrency),
-    ),
-    webhookAllowPrivate: parseBoolean("POSTHORN_WEBHOOK_ALLOW_PRIVATE", env.POSTHORN_WEBHOOK_ALLOW_PRIVATE || "false"),
-    webhookLogRetentionMs: duration("POSTHORN_WEBHOOK_LOG_RETENTION", DEFAULTS.webhookLogRetention),
-    metricsToken,
-  };
-}
-
 /**
  * A secret key: 32 random bytes as 64 hex characters or base64. Decoded here (and by
  * src/crypto/secret-box.ts from the key file), so every command fails at start on a bad key,
@@ -358,9 +442,28 @@ export function decodeSecretKey(name: string, raw: string): Buffer {
   return bytes;
 }
 
-function checkSecretKey(name: string, raw: string | undefined): string | undefined {
-  if (raw !== undefined) decodeSecretKey(name, raw);
+/** A comma-separated list, blanks dropped. */
+function list(raw: string): string[] {
+  return raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** A token an operator chose (an admin or metrics key): long enough not to be guessed. */
+function longToken(name: string, raw: string): string {
+  if (raw.length < 16) {
+    throw new ConfigError(`${name} is too short (at least 16 characters): generate one with \`openssl rand -hex 32\`.`);
+  }
   return raw;
+}
+
+function parseSqliteSynchronous(name: string, raw: string): SqliteSynchronous {
+  const mode = raw.toUpperCase();
+  if (mode !== "FULL" && mode !== "NORMAL") {
+    throw new ConfigError(`${name} must be FULL (survives power loss) or NORMAL (faster), not "${raw}".`);
+  }
+  return mode;
 }
 
 function parseBoolean(name: string, raw: string): boolean {

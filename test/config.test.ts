@@ -1,9 +1,11 @@
 // Settings: defaults, environment, flags over environment, and one clear line for each
 // setting that cannot be used — from loadConfig and from the CLI alike.
 import { describe, expect, it, setDefaultTimeout } from "bun:test";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { ConfigError, DEFAULTS, describeDatabase, loadConfig, parseDuration, parseSize } from "../src/config";
+import { allSettings, ConfigError, describeDatabase, loadConfig, parseDuration, parseSize } from "../src/config";
 import { runCli } from "./helpers/cli";
+import { settingsDocs } from "./helpers/settings-docs";
 
 // Cases here start real processes (bun src/main.ts …), which take longer on a busy CI machine.
 setDefaultTimeout(30_000);
@@ -35,7 +37,6 @@ describe("configuration", () => {
     expect(c.logLevel).toBe("info");
     expect(c.bodyLimitBytes).toBe(30 * 1024 * 1024);
     expect(c.corsOrigins).toEqual([]);
-    expect(c.sqliteSynchronous).toBe(DEFAULTS.sqliteSynchronous);
     expect(c.sqliteSynchronous).toBe("FULL");
     expect(describeDatabase(c)).toBe(`sqlite ${resolve("./data/posthorn.db")}`);
   });
@@ -175,4 +176,20 @@ describe("configuration errors from the command line", () => {
       expect(lines[0]).toStartWith(`posthorn: configuration error: ${name} `);
     });
   }
+});
+
+describe("the settings table", () => {
+  it("is what README.md and docs/configuration.md show (regenerate with `bun .ci/settings-docs.ts`)", () => {
+    const root = resolve(import.meta.dir, "..");
+    for (const [file, expected] of settingsDocs((f) => readFileSync(resolve(root, f), "utf8"))) {
+      expect(readFileSync(resolve(root, file), "utf8"), file).toBe(expected);
+    }
+  });
+
+  it("names every variable loadConfig reads, once, and `serve --help` lists them all", async () => {
+    const names = allSettings().map((s) => s.env);
+    expect(new Set(names).size).toBe(names.length);
+    const help = await runCli(["serve", "--help"]);
+    for (const name of names) expect(help.stdout).toContain(name);
+  });
 });

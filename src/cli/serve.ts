@@ -1,4 +1,4 @@
-import { loadConfig } from "../config";
+import { loadConfig, settingsHelp } from "../config";
 import { createLogger } from "../logger";
 import { startService } from "../service";
 import { DATABASE_FLAGS, DATABASE_FLAGS_HELP, parseFlags } from "./args";
@@ -16,7 +16,10 @@ SIGTERM/SIGINT.
 ${DATABASE_FLAGS_HELP}
   --log-level LEVEL      debug | info | warn | error (POSTHORN_LOG_LEVEL)
 
-Every setting and its environment variable is listed in the README.`,
+Settings (environment variables; the flags above override them):
+${settingsHelp()}
+
+Durations take ms, s, m, h, d; sizes kb, mb, gb. See docs/configuration.md.`,
   async run(argv, env) {
     const { values } = parseFlags(argv, { ...DATABASE_FLAGS, port: { type: "string" }, host: { type: "string" } });
     if (values.help) {
