@@ -5,10 +5,12 @@ import * as m001 from "./001_foundation";
 import * as m002 from "./002_sending";
 import * as m003 from "./003_content";
 import * as m004 from "./004_observability";
+import * as m006 from "./006_instances";
 
 export const migrations: Record<string, Migration> = {
   "001_foundation": m001,
   "002_sending": m002,
   "003_content": m003,
   "004_observability": m004,
+  "006_instances": m006,
 };

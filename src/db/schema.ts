@@ -91,6 +91,8 @@ export interface EmailsTable {
   attempts: ColumnType<number, number | undefined, number>;
   lease_until: number | null;
   lease_token: string | null;
+  /** JSON array of the accounts that deferred this email in its current round (null: a fresh round). */
+  deferred_by: ColumnType<string | null, string | null | undefined, string | null>;
   hold: EmailHold | null;
   wait_reason: string | null;
   last_error: string | null;
@@ -130,6 +132,16 @@ export interface EmailAttemptsTable {
   smtp_code: number | null;
   smtp_response: string | null;
   error_code: string | null;
+}
+
+/** A running instance (one process start); its lease tokens begin with its id. */
+export interface InstancesTable {
+  id: string;
+  identity: string;
+  host: string;
+  pid: number;
+  started_at: number;
+  heartbeat_at: number;
 }
 
 export interface IdempotencyKeysTable {
@@ -242,4 +254,5 @@ export interface Database extends ObservabilityTables {
   attachment_blobs: AttachmentBlobsTable;
   attachments: AttachmentsTable;
   email_attachments: EmailAttachmentsTable;
+  instances: InstancesTable;
 }

@@ -131,6 +131,17 @@ export function classifyFailure(pending: string[], err: SmtpError): ClassifiedAt
   return { recipients, smtpCode: code ?? null, smtpResponse: text, errorCode: err.code ?? null, accountFault };
 }
 
+/**
+ * The attempt's failure in one line, its code once: nodemailer's `response` is the server's
+ * whole reply ("450 4.3.0 Error: command failed"), which already starts with the code.
+ */
+export function describeFailure(attempt: Pick<ClassifiedAttempt, "smtpCode" | "errorCode" | "smtpResponse">): string {
+  const code = String(attempt.smtpCode ?? attempt.errorCode ?? "");
+  const text = (attempt.smtpResponse ?? "").trim();
+  if (code === "" || text.startsWith(`${code} `) || text.startsWith(`${code}-`) || text === code) return text || code;
+  return `${code} ${text}`.trim();
+}
+
 function codeOf(response: string | undefined): number | undefined {
   const m = response ? /^(\d{3})/.exec(response) : null;
   return m ? Number(m[1]) : undefined;

@@ -18,7 +18,7 @@ import type { AccountHealth } from "./account-health";
 import type { SmtpSender } from "./account-pool";
 import { mayRetry, retryDelayMs } from "./backoff";
 import { eligibleAccounts, orderAccounts } from "./choose-account";
-import { type ClassifiedAttempt, classifyFailure, classifySuccess } from "./classify";
+import { type ClassifiedAttempt, classifyFailure, classifySuccess, describeFailure } from "./classify";
 import { composeMessage, messageIdFor } from "./compose";
 
 export interface DeliveryDeps {
@@ -83,7 +83,13 @@ export async function deliverEmail(
     });
   }
 
-  const ordered = orderAccounts(eligible, deps.health, { avoid: row.last_error ? row.smtp_account_id : null });
+  // A round of attempts tries each eligible account once before the email backs off: the accounts
+  // that deferred it in this round wait for the next one. None left (the accounts changed): a new round.
+  const deferredBy = deferredAccounts(row);
+  const notYetDeferred = eligible.filter((a) => !deferredBy.includes(a.id));
+  const round = notYetDeferred.length > 0 ? deferredBy : [];
+  const candidates = notYetDeferred.length > 0 ? notYetDeferred : eligible;
+  const ordered = orderAccounts(candidates, deps.health, { avoid: row.last_error ? row.smtp_account_id : null });
   // An account with limits must take a slot first (atomic, so limits hold across instances);
   // one without limits just counts the send when its outcome is written.
   let account: SendableAccount | undefined;
@@ -99,8 +105,18 @@ export async function deliverEmail(
     }
     refusedBy.set(candidate.id, slot);
   }
+  if (!account && round.length > 0) {
+    // The accounts that have not deferred it are at their limits: back off as if they had, rather
+    // than hold it for their window while the ones that deferred may take it again sooner.
+    const runAt = now + retryDelayMs(deps.config.retry, Math.max(row.attempts, 1));
+    return finishWith({
+      runAt,
+      hold: "backoff",
+      waitReason: `retrying after ${row.last_error ?? "a deferral"}; the other accounts are at their limits; next at ${hhmm(runAt)}`,
+    });
+  }
   if (!account) {
-    const openings = eligible
+    const openings = candidates
       .map((a) => ({ a, ...nextWindowOpening(refusedBy.get(a.id) ?? "hourly_limit", now) }))
       .sort((x, y) => x.at - y.at);
     const first = openings[0]!;
@@ -128,10 +144,22 @@ export async function deliverEmail(
     account,
     reserved,
     eligible,
+    round,
     startedAt: started,
     durationMs,
     base,
   });
+}
+
+/** The accounts that deferred the email in its current round (the column is null in a fresh one). */
+function deferredAccounts(row: EmailRow): string[] {
+  if (!row.deferred_by) return [];
+  try {
+    const ids = JSON.parse(row.deferred_by) as unknown;
+    return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === "string") : [];
+  } catch {
+    return [];
+  }
 }
 
 function finalState(recipients: RecipientState[], now: number, sentAt: number | null): Partial<FinishClaim["email"]> {
@@ -155,6 +183,8 @@ function applyAttempt(
     /** A slot was reserved on the account for this send. */
     reserved: boolean;
     eligible: SendableAccount[];
+    /** The accounts that deferred the email earlier in this round. */
+    round: string[];
     startedAt: number;
     durationMs: number;
     base: Omit<FinishClaim, "email">;
@@ -177,10 +207,7 @@ function applyAttempt(
   const attemptNo = row.attempts + 1;
   deps.health.record(account.id, !result.accountFault);
 
-  const error =
-    delivered === result.recipients.length
-      ? null
-      : `${result.smtpCode ?? result.errorCode ?? ""} ${result.smtpResponse ?? ""}`.trim();
+  const error = delivered === result.recipients.length ? null : describeFailure(result);
   let email: FinishClaim["email"];
   if (stillPending.length === 0) {
     email = {
@@ -188,8 +215,10 @@ function applyAttempt(
       ...finalState(recipients, now, row.sent_at),
     } as FinishClaim["email"];
   } else if (mayRetry(deps.config.retry, attemptNo, row.created_at, now)) {
-    // Fail over at once when the account was at fault and another eligible account exists.
-    const failover = result.accountFault && a.eligible.some((x) => x.id !== account.id);
+    // Fail over at once to an eligible account that has not deferred it in this round; back off
+    // (and start a new round) only once every one has.
+    const deferredBy = [...a.round.filter((id) => id !== account.id), account.id];
+    const failover = a.eligible.some((x) => !deferredBy.includes(x.id));
     const runAt = now + (failover ? 0 : retryDelayMs(deps.config.retry, attemptNo));
     email = {
       ...baseUpdate(recipients, row, account, error),
@@ -199,6 +228,7 @@ function applyAttempt(
       waitReason: `${failover ? "failing over to another account after" : "retrying after"} ${error}; attempt ${attemptNo} of ${deps.config.retry.maxAttempts}${failover ? "" : `, next at ${hhmm(runAt)}`}`,
       sentAt: delivered > 0 ? (row.sent_at ?? now) : row.sent_at,
       completedAt: null,
+      deferredBy: failover ? deferredBy : [],
     };
   } else {
     for (const r of stillPending) r.status = "failed";

@@ -22,6 +22,8 @@ export interface EmailUpdate {
   completedAt: number | null;
   /** Count this as an attempt (false when the email was only held, never sent). */
   countsAsAttempt: boolean;
+  /** The accounts that deferred it in its current round of attempts; absent or empty: a fresh round. */
+  deferredBy?: string[];
 }
 
 export interface AttemptRecord {
@@ -75,6 +77,7 @@ const EMAIL_UPDATE_COLUMNS = [
   "completed_at",
   "updated_at",
   "attempts",
+  "deferred_by",
 ] as const;
 
 /**
@@ -99,6 +102,7 @@ export function emailUpdateRow(f: FinishClaim): Record<(typeof EMAIL_UPDATE_COLU
     completed_at: e.completedAt,
     updated_at: f.now,
     attempts: e.countsAsAttempt ? 1 : 0,
+    deferred_by: e.deferredBy?.length ? JSON.stringify(e.deferredBy) : null,
   };
 }
 
@@ -122,6 +126,7 @@ const statements = perDatabase((db: Kysely<Database>) => ({
         lease_until: null,
         updated_at: p.updated_at,
         attempts: sql`attempts + ${p.attempts}`,
+        deferred_by: p.deferred_by,
       })
       .where("id", "=", p.id)
       .where("lease_token", "=", p.lease_token)

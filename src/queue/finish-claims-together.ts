@@ -25,7 +25,8 @@ const UPDATE_FENCED = `update "emails" as e set
   status = v.status, run_at = v.run_at, hold = v.hold, wait_reason = v.wait_reason,
   last_error = v.last_error, recipients_json = v.recipients_json, smtp_account_id = v.smtp_account_id,
   message_id = coalesce(v.message_id, e.message_id), sent_at = v.sent_at, completed_at = v.completed_at,
-  lease_token = null, lease_until = null, updated_at = v.updated_at, attempts = e.attempts + v.attempts
+  lease_token = null, lease_until = null, updated_at = v.updated_at, attempts = e.attempts + v.attempts,
+  deferred_by = v.deferred_by
 from json_populate_recordset(null::"emails", $1::text::json) as v
 where e.id = v.id and e.lease_token = v.lease_token and e.status = 'sending'
 returning e.id`;

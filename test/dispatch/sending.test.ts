@@ -245,3 +245,71 @@ describe(`held emails (${TEST_DIALECT})`, () => {
     }
   });
 });
+
+describe(`a temporary refusal with several accounts (${TEST_DIALECT})`, () => {
+  // The default backoff (30 s first): a test that waited for it would time out.
+  const DEFAULT_BACKOFF = { POSTHORN_RETRY_BASE_DELAY: "30s", POSTHORN_RETRY_MAX_DELAY: "1h" };
+  const TRY_LATER = { code: 451, message: "4.7.1 try again later" };
+  let t: TestApp;
+  let deferring: TestSmtpServer;
+  let other: TestSmtpServer;
+  beforeAll(async () => {
+    t = await createTestApp(DEFAULT_BACKOFF, { dispatch: true });
+    deferring = await startSmtpServer({ script: { rcpt: () => TRY_LATER } });
+    other = await startSmtpServer();
+  });
+  afterEach(() => {
+    other.setScript({});
+    for (const s of [deferring, other]) s.clear();
+  });
+  afterAll(async () => {
+    await t.close();
+    await deferring.close();
+    await other.close();
+  });
+
+  /** Two accounts; the one that defers is tried first (default, and far heavier). */
+  const twoAccounts = async () => {
+    const { key } = await t.createTenantWithKey();
+    const first = await createSmtpAccount(t, key, deferring, { name: "first", weight: 1000, is_default: true });
+    const second = await createSmtpAccount(t, key, other, { name: "second", weight: 1 });
+    return { key, first, second };
+  };
+
+  it("sends through another account at once instead of waiting out the backoff", async () => {
+    const { key, first, second } = await twoAccounts();
+    const started = Date.now();
+    const id = await sendEmail(t, key);
+    const email = await waitForStatus(t, key, id, ["sent", "failed"], 5000);
+    expect(email.status).toBe("sent");
+    expect(email.sent_via).toBe(second.id);
+    expect(email.attempts.map((a) => [a.smtp_account_id, a.outcome])).toEqual([
+      [first.id, "deferred"],
+      [second.id, "sent"],
+    ]);
+    // Far below the 30 s backoff (generous for a loaded machine).
+    expect(Date.now() - started).toBeLessThan(4000);
+    expect(other.messages).toHaveLength(1);
+  });
+
+  it("backs off once every account has deferred it, and says why once, with the code once", async () => {
+    const { key, first, second } = await twoAccounts();
+    other.setScript({ rcpt: () => TRY_LATER });
+    const id = await sendEmail(t, key);
+    await waitFor(async () => {
+      const v = await getEmailView(t, key, id);
+      return v.attempts.length >= 2 && v.status === "queued";
+    }, 5000);
+    await Bun.sleep(300);
+    const email = await getEmailView(t, key, id);
+    // One try per account, then the backoff: not a third try at once.
+    expect(email.attempts.map((a) => [a.smtp_account_id, a.outcome])).toEqual([
+      [first.id, "deferred"],
+      [second.id, "deferred"],
+    ]);
+    expect(email.status).toBe("queued");
+    expect(Date.parse(email.next_attempt_at!) - Date.now()).toBeGreaterThan(15_000);
+    expect(email.wait_reason).toStartWith("retrying after 451 4.7.1 try again later; attempt 2 of 8, next at ");
+    expect(email.last_error).toBe("451 4.7.1 try again later");
+  });
+});
