@@ -1,8 +1,8 @@
 // Group commit. On SQLite every write goes through one connection, and with synchronous=FULL
 // each COMMIT costs an fsync (~3,000 commits/s here). Writes that arrive while a commit is in
 // progress are gathered and applied in the next single `BEGIN IMMEDIATE … COMMIT`; each
-// caller's promise settles only after the COMMIT holding its write (STACK-NOTES: ≈21,600
-// gathered inserts/s vs ≈3,000 one-per-commit).
+// caller's promise settles only after the COMMIT holding its write (measured with wrk on this
+// kind of machine: ≈21,600 gathered inserts/s against ≈3,000 one per commit).
 //
 // Units are written "check, then write", so an expected refusal (quota, idempotency) throws
 // before the unit has written anything. If a unit throws anyway, the whole gathered

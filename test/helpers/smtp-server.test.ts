@@ -1,5 +1,5 @@
-// The SMTP test peer itself: each scripted fault reaches nodemailer the way
-// /work/shared/STACK-NOTES.md describes, so suites built on it test the real thing.
+// The SMTP test peer itself: each scripted fault reaches nodemailer as a real server's would
+// (the code and responseCode src/dispatch/classify.ts reads), so suites built on it test the real thing.
 import { afterEach, describe, expect, it } from "bun:test";
 import nodemailer from "nodemailer";
 import type SMTPTransport from "nodemailer/lib/smtp-transport";

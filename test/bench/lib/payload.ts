@@ -61,7 +61,7 @@ export function emailRequest(kind: MessageKind = "text", from = FROM): Record<st
   };
 }
 
-/** `POST /v1/emails/batch` body with `count` messages (issue 5's batch endpoint). */
+/** `POST /v1/emails/batch` body with `count` messages (the batch endpoint). */
 export function batchRequest(count: number, kind: MessageKind = "text"): Record<string, unknown> {
   return { emails: Array.from({ length: count }, () => emailRequest(kind)) };
 }
