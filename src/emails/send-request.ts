@@ -1,6 +1,14 @@
 // What `POST /v1/emails` accepts. The same schema validates requests and documents them.
 import * as v from "valibot";
-import { type Address, addressProblem, nameProblem, parseAddressString } from "../mail/address";
+import {
+  type Address,
+  addressProblem,
+  MAX_ADDRESS,
+  MAX_ADDRESS_STRING,
+  MAX_NAME_LENGTH,
+  nameProblem,
+  parseAddressString,
+} from "../mail/address";
 import { ContentFields, contentChoice } from "./content-fields";
 
 export const MAX_SUBJECT_LENGTH = 998; // RFC 5322 line limit
@@ -30,14 +38,33 @@ const RESERVED_HEADERS = new Set([
 const HEADER_NAME = /^[!-9;-~]{1,76}$/;
 const NO_CRLF = /^[^\r\n\0]*$/;
 
+// Lengths are bounded in the schema, before any parsing, so no address check ever sees a huge string.
 const AddressObject = v.object({
-  email: v.pipe(v.string(), v.description("The address, e.g. `ada@example.com`; IDN domains allowed.")),
-  name: v.optional(v.pipe(v.string(), v.description("Display name."))),
+  email: v.pipe(
+    v.string(),
+    v.maxLength(MAX_ADDRESS, `must be at most ${MAX_ADDRESS} characters`),
+    v.description("The address, e.g. `ada@example.com`; IDN domains allowed."),
+  ),
+  name: v.optional(
+    v.pipe(
+      v.string(),
+      v.maxLength(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`),
+      v.description("Display name."),
+    ),
+  ),
 });
+
+const AddressString = v.pipe(
+  v.string(),
+  v.maxLength(
+    MAX_ADDRESS_STRING,
+    `must be at most ${MAX_ADDRESS_STRING} characters (a display name of up to ${MAX_NAME_LENGTH} and an address of up to ${MAX_ADDRESS})`,
+  ),
+);
 
 /** An address as an object or as a string (`ada@example.com` or `Ada <ada@example.com>`). */
 export const AddressInput = v.pipe(
-  v.union([v.string(), AddressObject], "must be an address string or { email, name }"),
+  v.union([AddressString, AddressObject], "must be an address string or { email, name }"),
   v.rawTransform(({ dataset, addIssue, NEVER }) => {
     const raw = dataset.value;
     const addr: Address | undefined =

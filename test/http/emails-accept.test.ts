@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { createTestApp, type TestApp } from "../helpers/app";
 import { TEST_DIALECT } from "../helpers/db";
+import { whileRunning } from "../helpers/responsiveness";
 
 const email = (over: Record<string, unknown> = {}) => ({
   to: [{ email: "ada@example.com", name: "Ada Lovelace" }],
@@ -58,6 +59,20 @@ describe(`accepting emails (${TEST_DIALECT})`, () => {
       const p = (await res.json()) as { field: string };
       expect(p.field).toBe(field);
     }
+  });
+
+  // "a" + 120,000 spaces + "b" held the main thread for ~3.8 s in the old address regex.
+  it("refuses an overlong address string at once, naming it, while /health keeps answering", async () => {
+    const hostile = `a${" ".repeat(120_000)}b`;
+    const run = await whileRunning(t, () =>
+      t.request("POST", "/v1/emails", { key, json: email({ to: [hostile], cc: [hostile], reply_to: hostile }) }),
+    );
+    expect(run.result.status).toBe(422);
+    const p = (await run.result.json()) as { field: string; errors: { field: string; message: string }[] };
+    expect(p.errors.map((e) => e.field)).toEqual(["to[0]", "cc[0]", "reply_to"]);
+    expect(p.errors[0]!.message).toMatch(/^must be at most \d+ characters/);
+    expect(run.elapsedMs).toBeLessThan(500);
+    expect(run.slowestHealthMs).toBeLessThan(500);
   });
 
   it("accepts IDN domains and display-name strings", async () => {
