@@ -14,6 +14,7 @@ import { requireJsonBody } from "./http/middleware/content-type";
 import { httpMetrics } from "./http/middleware/http-metrics";
 import { requestId } from "./http/middleware/request-id";
 import { requestLog } from "./http/middleware/request-log";
+import { securityHeaders } from "./http/middleware/security-headers";
 import { buildOpenApiDocument } from "./http/openapi";
 import { attachmentsApi } from "./http/routes/attachments";
 import { batchesApi } from "./http/routes/batches";
@@ -54,7 +55,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.onError(errorHandler(deps.log));
   app.notFound(notFoundHandler);
 
-  app.use(requestId(deps.log), requestLog(), httpMetrics(deps.metrics));
+  app.use(requestId(deps.log), requestLog(), httpMetrics(deps.metrics), securityHeaders());
   if (deps.config.corsOrigins.length > 0) {
     const origins = deps.config.corsOrigins;
     app.use(cors({ origin: origins.includes("*") ? "*" : origins, exposeHeaders: ["X-Request-Id", "Retry-After"] }));

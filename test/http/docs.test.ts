@@ -109,4 +109,41 @@ describe(`API reference (${TEST_DIALECT})`, () => {
     expect(packed.length).toBeLessThan(bytes.length);
     expect(Bun.gunzipSync(packed)).toEqual(bytes);
   });
+
+  const directives = (csp: string | null) =>
+    Object.fromEntries(
+      (csp ?? "")
+        .split(";")
+        .map((d) => d.trim().split(/\s+/))
+        .map(([name, ...values]) => [name, values]),
+    );
+
+  it("serves /docs with a CSP that runs only this server's scripts, and that no other site may frame", async () => {
+    const res = await t.request("GET", "/docs");
+    const html = await res.text();
+    const csp = directives(res.headers.get("content-security-policy"));
+    expect(csp["default-src"]).toEqual(["'none'"]);
+    expect(csp["frame-ancestors"]).toEqual(["'none'"]);
+    expect(csp["connect-src"]).toEqual(["'self'"]);
+    expect(csp["base-uri"]).toEqual(["'none'"]);
+    // The bundle by origin, Scalar's inline start-up script by its hash; nothing inline besides.
+    const inline = [...html.matchAll(/<script\b(?![^>]*\bsrc=)[^>]*>([\s\S]*?)<\/script>/gi)].map((m) => m[1]!);
+    expect(inline.length).toBeGreaterThan(0);
+    const hashes = inline.map((s) => `'sha256-${new Bun.CryptoHasher("sha256").update(s).digest("base64")}'`);
+    expect(csp["script-src"]).toEqual(["'self'", ...hashes]);
+    expect(csp["script-src"]).not.toContain("'unsafe-inline'");
+    expect(csp["script-src"]).not.toContain("'unsafe-eval'");
+    expect(res.headers.get("x-frame-options")).toBe("DENY");
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    // The same page (and policy) on every request.
+    const again = await t.request("GET", "/docs");
+    expect(again.headers.get("content-security-policy")).toBe(res.headers.get("content-security-policy"));
+  });
+
+  it("does not keep the try-it client's API key in localStorage (Scalar's persistAuth is off)", async () => {
+    const html = await (await t.request("GET", "/docs")).text();
+    const config = /createApiReference\(\s*'#app',\s*(\{[\s\S]*?\})\s*\)/.exec(html)?.[1];
+    expect(config).toBeDefined();
+    expect(JSON.parse(config!)).toMatchObject({ url: "/openapi.json", persistAuth: false });
+  });
 });

@@ -1,6 +1,7 @@
 // /openapi.json and the Scalar reference at /docs, served entirely from inside the binary:
 // no CDN, no hosted proxy, no font host (an air-gapped VPS must still show its docs, and an
 // API key typed into the try-it client must go only to this server).
+import { createHash } from "node:crypto";
 import { Scalar } from "@scalar/hono-api-reference";
 import type { Hono } from "hono";
 // Embedded by `bun build --compile`; a path to the file in development.
@@ -33,19 +34,49 @@ export function bindDocsApi(app: Hono<AppEnv>, openApiDocument: () => Promise<un
     return c.body(Bun.gunzipSync(gz) as Uint8Array<ArrayBuffer>, 200, headers);
   });
 
-  app.get(
-    "/docs",
-    Scalar({
-      url: "/openapi.json",
-      cdn: SCALAR_PATH,
-      pageTitle: "Posthorn API",
-      withDefaultFonts: false,
-      telemetry: false,
-      showDeveloperTools: "never",
-      agent: { disabled: true },
-      mcp: { disabled: true },
-      hideClientButton: true,
-      persistAuth: true,
-    }),
+  const scalarPage = Scalar({
+    url: "/openapi.json",
+    cdn: SCALAR_PATH,
+    pageTitle: "Posthorn API",
+    withDefaultFonts: false,
+    telemetry: false,
+    showDeveloperTools: "never",
+    agent: { disabled: true },
+    mcp: { disabled: true },
+    hideClientButton: true,
+    // An API key typed into the try-it client stays in that tab only: in localStorage it would
+    // outlive the session and be readable by any script on this origin.
+    persistAuth: false,
+  });
+  let page: Promise<{ html: string; csp: string }> | undefined;
+  app.get("/docs", async (c) => {
+    page ??= Promise.resolve(scalarPage(c, async () => {}))
+      .then((res) => (res as Response).text())
+      .then((html) => ({ html, csp: docsPolicy(html) }));
+    const { html, csp } = await page;
+    return c.html(html, 200, { "Content-Security-Policy": csp });
+  });
+}
+
+/**
+ * The page runs the bundle from this server and Scalar's own inline start-up script, allowed by
+ * its hash (the page is the same for every request), and talks only to this server. Scalar
+ * styles itself with inline styles, so those are allowed; no frames, forms or other origins.
+ */
+export function docsPolicy(html: string): string {
+  const inline = [...html.matchAll(/<script\b(?![^>]*\bsrc=)[^>]*>([\s\S]*?)<\/script>/gi)].map(
+    (m) => `'sha256-${createHash("sha256").update(m[1]!).digest("base64")}'`,
   );
+  return [
+    "default-src 'none'",
+    `script-src 'self' ${inline.join(" ")}`.trim(),
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "worker-src 'self' blob:",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join("; ");
 }

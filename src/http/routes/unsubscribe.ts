@@ -1,5 +1,5 @@
 // /u/{token}: the unsubscribe link in List-Unsubscribe, served without an API key (the token is
-// signed). POST is RFC 8058's one-click, sent by the mailbox provider; GET is a person following
+// sealed, see src/unsubscribe/token.ts). POST is RFC 8058's one-click, sent by the mailbox provider; GET is a person following
 // the link, who gets a page with a button, because link scanners follow GETs on their own and
 // must never unsubscribe anyone.
 import type { Context, Hono } from "hono";
@@ -13,7 +13,9 @@ import type { AppEnv } from "../env";
 const MAX_BODY = 4096;
 const PAGE_HEADERS = {
   "Content-Type": "text/html; charset=utf-8",
-  "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+  // frame-ancestors: a framed page could trick a click on its button (clickjacking).
+  "Content-Security-Policy":
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
   "Cache-Control": "no-store",
   "Referrer-Policy": "no-referrer",
   "X-Robots-Tag": "noindex",
