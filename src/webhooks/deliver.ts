@@ -57,7 +57,7 @@ export async function attemptDelivery(
           body: delivery.payload,
           secrets: signingSecrets(deps, endpoint, startedAt),
           timeoutMs: deps.config.webhookTimeoutMs,
-          allowPrivate: deps.config.webhookAllowPrivate,
+          policy: { allowPrivate: deps.config.webhookAllowPrivate },
         })
       : {
           outcome: "blocked",

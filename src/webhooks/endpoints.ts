@@ -6,6 +6,7 @@ import type { Db } from "../db/database";
 import { notFound, PosthornError, validationFailed } from "../errors";
 import { newId } from "../ids";
 import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from "../pagination";
+import { checkHost } from "../net";
 import { parseOrThrow } from "../validation";
 import {
   countEndpoints,
@@ -19,7 +20,6 @@ import {
 import { EMAIL_EVENT_TYPES, type EmailEventType } from "./events";
 import { type CreateWebhookInput, CreateWebhookSchema, type UpdateWebhookInput, UpdateWebhookSchema } from "./schemas";
 import { generateWebhookSecret } from "./signing";
-import { checkWebhookHost } from "./url-guard";
 
 /** Fan-out per event is bounded: each endpoint is one outbox row per event. */
 export const MAX_WEBHOOKS_PER_TENANT = 20;
@@ -68,7 +68,7 @@ function toWebhook(row: WebhookEndpointRow): Webhook {
 /** Refuses URLs into private networks (unless allowed): a 422 naming `url`. */
 async function checkUrl(deps: WebhooksDeps, url: string): Promise<void> {
   if (deps.config.webhookAllowPrivate) return;
-  const check = await checkWebhookHost(new URL(url));
+  const check = await checkHost(new URL(url).hostname, { allowPrivate: false });
   if (!check.ok && !check.private) throw validationFailed("url", check.reason);
   if (!check.ok) {
     throw validationFailed(

@@ -28,4 +28,3 @@ export { WebhookOutbox } from "./outbox";
 export { PRUNE_WEBHOOK_LOG_JOB, scheduleWebhookLogPruning } from "./prune-job";
 export * from "./schemas";
 export { generateWebhookSecret, signPayload, webhookHeaders } from "./signing";
-export { checkWebhookHost, isBlockedAddress } from "./url-guard";

@@ -2,7 +2,6 @@
 // validation, the test send, the delivery log, secret rotation, and SSRF refusal.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { Webhook } from "standardwebhooks";
-import { isBlockedAddress } from "../../src/webhooks";
 import { createTestApp, type TestApp } from "../helpers/app";
 import { TEST_DIALECT } from "../helpers/db";
 import { startWebhookReceiver, type WebhookReceiver } from "../helpers/webhook-receiver";
@@ -180,6 +179,10 @@ describe(`webhook SSRF guard (${TEST_DIALECT})`, () => {
     "http://[fe80::1]/hook",
     "http://[::ffff:127.0.0.1]/hook",
     "http://0.0.0.0/hook",
+    "http://[::127.0.0.1]/hook",
+    "http://[::ffff:0:127.0.0.1]/hook",
+    "http://[2002:7f00:1::1]/hook",
+    "http://[64:ff9b:1::7f00:1]/hook",
   ])("refuses %s with 422 unless private addresses are allowed", async (url) => {
     const { key } = await t.createTenantWithKey();
     const res = await t.request("POST", "/v1/webhooks", { key, json: { url } });
@@ -212,31 +215,6 @@ describe(`webhook SSRF guard (${TEST_DIALECT})`, () => {
       expect(receiver.received).toHaveLength(0);
     } finally {
       await receiver.close();
-    }
-  });
-
-  it("classifies addresses", () => {
-    for (const ip of [
-      "127.0.0.1",
-      "10.0.0.1",
-      "100.64.0.1",
-      "172.31.255.255",
-      "192.168.0.1",
-      "169.254.1.1",
-      "::1",
-      "::",
-      "fc00::1",
-      "fe80::1",
-      "::ffff:10.0.0.1",
-      "64:ff9b::a00:1",
-      "ff02::1",
-      "224.0.0.1",
-      "255.255.255.255",
-    ]) {
-      expect([ip, isBlockedAddress(ip)]).toEqual([ip, true]);
-    }
-    for (const ip of ["93.184.215.14", "8.8.8.8", "172.32.0.1", "100.128.0.1", "2606:4700::1111", "::ffff:8.8.8.8"]) {
-      expect([ip, isBlockedAddress(ip)]).toEqual([ip, false]);
     }
   });
 });

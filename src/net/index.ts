@@ -1,0 +1,11 @@
+// Outbound connections made on a tenant's behalf: which addresses they may reach, and dialling
+// only the addresses that were checked. The module's public surface.
+export {
+  type AddressPolicy,
+  type CheckedAddress,
+  checkHost,
+  type HostCheck,
+  isBlockedAddress,
+  type Resolve,
+} from "./address-guard";
+export { ConnectError, connectPinned, pinnedLookup } from "./pinned-connect";
