@@ -4,6 +4,7 @@ import { ApiKeyAuthenticator } from "./api-keys";
 import { type AppDeps, createApp } from "./app";
 import { type Config, describeDatabase, sqlitePath } from "./config";
 import { loadSecretBox } from "./crypto/secret-box";
+import { secureDataDir } from "./db/data-dir";
 import { type Db, openDatabase } from "./db/database";
 import { migrateToLatest } from "./db/migrate";
 import { Dispatcher } from "./dispatch/dispatcher";
@@ -11,6 +12,7 @@ import { EmailEvents } from "./email-events";
 import { largestRequestBody } from "./http/middleware/body-limit";
 import type { Logger } from "./logger";
 import { Metrics } from "./metrics";
+import { startInstance } from "./queue/instances";
 import { QueueSignals } from "./queue/signals";
 import { WriteBatcher } from "./queue/write-batcher";
 import { Scheduler, schedulePruneAttachments, schedulePruneIdempotencyKeys, scheduleQueueJobs } from "./scheduler";
@@ -35,6 +37,13 @@ export function openConfiguredDatabase(config: Config, extra: { pgSchema?: strin
 }
 
 export async function startService(config: Config, log: Logger): Promise<RunningService> {
+  const exposed = secureDataDir(config.dataDir);
+  if (exposed.length > 0) {
+    log.warn("the data directory was readable by other users: made it private to this user", {
+      changed: exposed,
+      hint: "if other users can log in to this machine, treat the stored SMTP passwords and DKIM keys as exposed and change them",
+    });
+  }
   const { box, generatedAt, keyFile } = loadSecretBox(config);
   if (generatedAt) {
     log.warn("POSTHORN_SECRET_KEY is not set: generated a secret key in the data directory", {
@@ -58,7 +67,23 @@ export async function startService(config: Config, log: Logger): Promise<Running
     events: new EmailEvents(metrics, db.dialect),
   };
   const app = createApp(deps);
-  const dispatcher = new Dispatcher(deps);
+  // Before anything claims: one sending server per SQLite file, and what a dead predecessor
+  // held is taken back now rather than when its leases run out.
+  let instance: Awaited<ReturnType<typeof startInstance>>;
+  try {
+    instance = await startInstance({
+      db,
+      batcher: deps.batcher,
+      log,
+      sqlitePath: sqlitePath(config),
+      dataDir: config.dataDir,
+    });
+  } catch (err) {
+    await deps.batcher.drain();
+    await db.close();
+    throw err;
+  }
+  const dispatcher = new Dispatcher(deps, { leaseTokenPrefix: instance.leaseTokenPrefix });
   const webhookDispatcher = new WebhookDispatcher(deps);
   deps.events.onWebhooksQueued(() => webhookDispatcher.nudge());
   const scheduler = new Scheduler(db, log.child({ component: "scheduler" }));
@@ -84,6 +109,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
     await dispatcher.stop(0);
     await webhookDispatcher.stop(0);
     await scheduler.stop();
+    await instance.stop();
     await db.close();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE") {
@@ -119,6 +145,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       await webhookDispatcher.stop();
       await scheduler.stop();
       await deps.batcher.drain();
+      await instance.stop();
       await db.close();
     },
   };

@@ -1,11 +1,10 @@
 // Opens the one database Posthorn runs on: SQLite (bun:sqlite) in the data directory by
 // default, or Postgres (postgres.js) when DATABASE_URL says so. Both behind Kysely.
 import { Database as BunDatabase } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
 import { Kysely, sql } from "kysely";
 import postgres from "postgres";
 import type { SqliteSynchronous } from "../config";
+import { makeDatabaseFile } from "./data-dir";
 import { PostgresDialect } from "./postgres";
 import type { Database } from "./schema";
 import { BunSqliteDialect } from "./sqlite";
@@ -51,7 +50,7 @@ export function openDatabase(opts: OpenDatabaseOptions): Db {
 }
 
 function openSqlite(opts: OpenDatabaseOptions): Db {
-  mkdirSync(dirname(opts.sqlitePath), { recursive: true });
+  makeDatabaseFile(opts.sqlitePath);
   const raw = new BunDatabase(opts.sqlitePath, { create: true, strict: true });
   // busy_timeout first: switching a new file to WAL needs a moment of exclusive access, and
   // several processes may open it at once (instances starting together, the CLI beside serve).
