@@ -5,6 +5,7 @@ import * as m001 from "./001_foundation";
 import * as m002 from "./002_sending";
 import * as m003 from "./003_content";
 import * as m004 from "./004_observability";
+import * as m005 from "./005_fair_claims";
 import * as m006 from "./006_instances";
 
 export const migrations: Record<string, Migration> = {
@@ -12,5 +13,6 @@ export const migrations: Record<string, Migration> = {
   "002_sending": m002,
   "003_content": m003,
   "004_observability": m004,
+  "005_fair_claims": m005,
   "006_instances": m006,
 };

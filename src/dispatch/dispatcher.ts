@@ -1,6 +1,8 @@
 // The manager that owns the send loop: claims due emails in batches into a bounded set of
 // in-flight sends, delivers each (deliver-email.ts), and writes the outcome fenced by the
-// claim's lease token. One heartbeat extends every lease this process holds. Woken in memory
+// claim's lease token. Slots are shared fairly between tenants (src/queue/fair-shares.ts): a
+// tenant below its share may claim even while another's slow server holds every slot, so one
+// tenant's backlog or tarpit never delays another's mail; one tenant alone gets every slot. One heartbeat extends every lease this process holds. Woken in memory
 // when this process queues something; otherwise it polls (other instances, due retries).
 
 import type { AppDeps } from "../app";
@@ -8,7 +10,8 @@ import type { RecipientState } from "../emails/accept";
 import type { EmailRow } from "../emails/resource";
 import { randomChars } from "../ids";
 import type { Logger } from "../logger";
-import { claimDueEmails } from "../queue/claim-due-emails";
+import { bodyBytes, claimDueEmails } from "../queue/claim-due-emails";
+import { fairPlan } from "../queue/fair-shares";
 import { finishClaim } from "../queue/finish-claim";
 import { type FinishedOutcome, finishClaimsTogether } from "../queue/finish-claims-together";
 import { extendLeases, releaseHeldEmails, releaseLeases } from "../queue/leases";
@@ -24,11 +27,18 @@ import { SmtpSendThreads } from "./send-threads";
 
 /** A tenant's accounts are re-read at most this often (or at once when they change here). */
 const ACCOUNT_CACHE_MS = 1_000;
+/**
+ * With every slot taken, new mail is looked for at most this often (a claim each time): a
+ * tenant below its share may claim then, and its email should not wait for the next poll.
+ */
+const LOOK_AROUND_MS = 5;
 
 export type DispatcherDeps = Pick<AppDeps, "db" | "batcher" | "config" | "log" | "secrets" | "signals" | "events">;
 
 export class Dispatcher {
   readonly #deps: DispatcherDeps;
+  /** Starts every lease token: the instance's id (src/queue/instances.ts), so a successor finds its leases. */
+  readonly #leaseTokenPrefix: string;
   readonly #log: Logger;
   readonly #sender: SmtpSender;
   /** Postgres writes a flush's outcomes together (finish-claims-together.ts). */
@@ -41,6 +51,15 @@ export class Dispatcher {
   #inFlight = 0;
   /** Claimed emails whose SMTP send is under way. */
   #sending = 0;
+  /** The same, per tenant: what its share of the slots is measured against. */
+  readonly #sendingByTenant = new Map<string, number>();
+  /** Body bytes of the claimed emails not yet finished (bounded by config.claimMaxBytes). */
+  #inFlightBytes = 0;
+  /** This process queued mail (or released some) since the last claim. */
+  #newWork = false;
+  #lastClaimAt = 0;
+  /** Rotates which tenant a claim offers first. */
+  #turn = 0;
   #stopping = false;
   #loop: Promise<void> | undefined;
   readonly #wakeUp = new WakeUp();
@@ -49,7 +68,8 @@ export class Dispatcher {
   /** Emails finished by this process, by final outcome; for tests, benchmarks and metrics. */
   readonly stats = { claimed: 0, finished: 0, leaseLost: 0 };
 
-  constructor(deps: DispatcherDeps) {
+  constructor(deps: DispatcherDeps, opts: { leaseTokenPrefix?: string } = {}) {
+    this.#leaseTokenPrefix = opts.leaseTokenPrefix ?? "";
     this.#deps = deps;
     this.#log = deps.log.child({ component: "dispatcher" });
     this.#accounts = new TenantCache(ACCOUNT_CACHE_MS, (tenantId) =>
@@ -66,7 +86,10 @@ export class Dispatcher {
   start(): void {
     if (this.#loop) return;
     this.#unsubscribe.push(
-      this.#deps.signals.onEmailQueued(() => this.nudge()),
+      this.#deps.signals.onEmailQueued(() => {
+        this.#newWork = true;
+        this.nudge();
+      }),
       this.#deps.signals.onAccountsChanged((tenantId) => void this.#onAccountsChanged(tenantId)),
     );
     const every = Math.max(Math.floor(this.#deps.config.leaseMs / 3), 50);
@@ -102,26 +125,40 @@ export class Dispatcher {
 
   async #run(): Promise<void> {
     const { config } = this.#deps;
+    const slots = config.dispatchConcurrency;
     while (!this.#stopping) {
       // SMTP sends are bounded by the concurrency; outcomes still waiting to be written (they
       // gather to share a commit) by as many again.
-      const room = Math.min(
-        config.dispatchConcurrency - this.#sending,
-        2 * config.dispatchConcurrency - this.#inFlight,
-      );
+      const room = Math.min(slots - this.#sending, 2 * slots - this.#inFlight);
       // Refill in batches: claiming one email per finished send made one commit (an fsync on
       // SQLite) per email. While sends are under way, wait until a quarter of the slots are free.
-      if (room <= 0 || (room < Math.ceil(config.dispatchConcurrency / 4) && this.#sending > 0)) {
-        await this.#wakeUp.sleep(config.pollIntervalMs);
+      const refill = room > 0 && (room >= Math.ceil(slots / 4) || this.#sending === 0);
+      // Otherwise look only for tenants below their share, when mail was queued here (or once
+      // per poll interval, for mail queued elsewhere).
+      const sinceClaim = Date.now() - this.#lastClaimAt;
+      const lookAround = (this.#newWork && sinceClaim >= LOOK_AROUND_MS) || sinceClaim >= config.pollIntervalMs;
+      if (!refill && !lookAround) {
+        await this.#wakeUp.sleep(this.#newWork ? LOOK_AROUND_MS : config.pollIntervalMs);
         continue;
       }
-      const token = randomChars(20);
+      this.#newWork = false;
+      this.#lastClaimAt = Date.now();
+      const token = `${this.#leaseTokenPrefix}${randomChars(20)}`;
       let rows: Awaited<ReturnType<typeof claimDueEmails>> = [];
       try {
         rows = await claimDueEmails(this.#deps.db, this.#deps.batcher, {
-          limit: Math.min(room, config.claimBatchSize),
+          plan: (due) =>
+            fairPlan(due, {
+              slots,
+              busyOf: this.#sendingByTenant,
+              free: refill ? room : 0,
+              batch: config.claimBatchSize,
+            }),
+          // What the unfinished claims hold counts too; a claim still takes one email when none fits.
+          maxBytes: config.claimMaxBytes - this.#inFlightBytes,
           leaseMs: config.leaseMs,
           token,
+          turn: this.#turn++,
         });
       } catch (err) {
         this.#log.error("claiming due emails failed; retrying", { err });
@@ -136,14 +173,18 @@ export class Dispatcher {
       this.#inFlightByToken.set(token, rows.length);
       this.#inFlight += rows.length;
       this.#sending += rows.length;
+      for (const row of rows) {
+        this.#sendingByTenant.set(row.tenant_id, (this.#sendingByTenant.get(row.tenant_id) ?? 0) + 1);
+        this.#inFlightBytes += bodyBytes(row);
+      }
       const suppressed = await this.#suppressedIn(rows);
       for (const row of rows) {
         const known = suppressed.get(row.tenant_id);
         if (known) void this.#deliver(row, token, known);
         else {
           // Not sent now: the lease runs out and the scheduler puts the email back.
-          this.#doneSending();
-          this.#letGo(token);
+          this.#doneSending(row);
+          this.#letGo(token, row);
         }
       }
     }
@@ -176,7 +217,9 @@ export class Dispatcher {
 
   async #deliver(row: EmailRow, token: string, suppressed: ReadonlySet<string>): Promise<void> {
     try {
-      const outcome = await deliverEmail(this.#deliveryDeps, row, token, suppressed).finally(() => this.#doneSending());
+      const outcome = await deliverEmail(this.#deliveryDeps, row, token, suppressed).finally(() =>
+        this.#doneSending(row),
+      );
       const { events } = this.#deps;
       const shard = events.outcomeShard();
       const kept = await this.#deps.batcher.write(
@@ -213,19 +256,23 @@ export class Dispatcher {
       // The lease expires and the scheduler puts the email back; nothing is lost.
       this.#log.error("delivering an email failed unexpectedly", { err, email_id: row.id });
     } finally {
-      this.#letGo(token);
+      this.#letGo(token, row);
     }
   }
 
   /** The SMTP part of one send is over: its slot may take another email while the outcome waits for its commit. */
-  #doneSending(): void {
+  #doneSending(row: EmailRow): void {
     this.#sending--;
+    const left = (this.#sendingByTenant.get(row.tenant_id) ?? 1) - 1;
+    if (left <= 0) this.#sendingByTenant.delete(row.tenant_id);
+    else this.#sendingByTenant.set(row.tenant_id, left);
     this.nudge();
   }
 
   /** One email of the claim under `token` is no longer this process's concern (its outcome is written, or it was let go). */
-  #letGo(token: string): void {
+  #letGo(token: string, row: EmailRow): void {
     this.#inFlight--;
+    this.#inFlightBytes -= bodyBytes(row);
     const left = (this.#inFlightByToken.get(token) ?? 1) - 1;
     if (left <= 0) this.#inFlightByToken.delete(token);
     else this.#inFlightByToken.set(token, left);
@@ -251,6 +298,7 @@ export class Dispatcher {
   /** A new, re-activated or re-limited account may free held emails: they become due now. */
   async #onAccountsChanged(tenantId: string): Promise<void> {
     this.#accounts.invalidate(tenantId);
+    this.#newWork = true;
     try {
       const released = await releaseHeldEmails(this.#deps.batcher, tenantId, Date.now(), () => this.nudge());
       if (released > 0) this.#log.info("released held emails", { tenant_id: tenantId, released });

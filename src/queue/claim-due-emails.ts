@@ -1,72 +1,141 @@
-// Claims due emails for this worker: highest priority first, then oldest. The claim sets a
-// lease (lease_until) and a fresh fencing token; only the holder of that token can finish
-// the email. On Postgres, SKIP LOCKED lets several instances claim side by side without ever
-// taking the same row.
+// Claims due emails for this worker, fairly between tenants: the tenants with due mail are
+// found first (a walk over the ready index, one seek per tenant), then each gets an even part
+// of the claim in turn (fair-shares.ts), its own mail highest priority first, then oldest — a
+// tenant's priority orders only its own mail. What one claim loads is bounded in body bytes.
+// The claim sets a lease (lease_until) and a fresh fencing token; only the holder of that token
+// can finish the email. On Postgres, SKIP LOCKED lets several instances claim side by side
+// without ever taking the same row.
+import { type RawBuilder, sql } from "kysely";
 import type { Db } from "../db/database";
 import type { EmailRow } from "../emails/resource";
+import { type ClaimPlan, claimRoundRobin, interleave } from "./fair-shares";
 import type { WriteBatcher } from "./write-batcher";
 
-/** Priorities an email may have (1 highest … 5), claimed in this order. */
+/** Priorities an email may have (1 highest … 5), claimed in this order within a tenant. */
 export const PRIORITIES = [1, 2, 3, 4, 5] as const;
 
-export async function claimDueEmails(
-  db: Db,
-  batcher: WriteBatcher,
-  opts: { limit: number; leaseMs: number; token: string; now?: number },
-): Promise<EmailRow[]> {
+/**
+ * What a claim holds in memory per email: its bodies and headers, in bytes. `octet_length`
+ * reads the stored length only (SQLite: no overflow pages; Postgres: the TOAST header), so a
+ * large body is not loaded to be measured.
+ */
+const BODY_BYTES = sql<number>`coalesce(octet_length(text_body), 0) + coalesce(octet_length(html_body), 0) + octet_length(headers_json)`;
+
+export interface ClaimOptions {
+  leaseMs: number;
+  token: string;
+  now?: number;
+  /** What the claim may take, given the tenants with due mail; default: up to `limit` from anyone. */
+  plan?: (dueTenants: readonly string[]) => ClaimPlan;
+  /** Used without `plan`. */
+  limit?: number;
+  /** Most body bytes in all (bodies and headers); the first email is claimed even when larger alone. */
+  maxBytes?: number;
+  /** Rotates which tenant is offered first. */
+  turn?: number;
+}
+
+export async function claimDueEmails(db: Db, batcher: WriteBatcher, opts: ClaimOptions): Promise<EmailRow[]> {
   const now = opts.now ?? Date.now();
-  const claim = {
-    status: "sending" as const,
-    lease_token: opts.token,
-    lease_until: now + opts.leaseMs,
-    updated_at: now,
-  };
-  const rows = await batcher.write(async (trx) => {
-    // One priority at a time: `priority = p AND run_at <= now ORDER BY run_at` is a range of the
-    // ready index (priority, run_at) holding due rows only. Ordered by (priority, run_at) over
-    // all priorities at once, the scan walked every queued row not yet due — a million held
-    // emails were read on every poll (SQLite: ~0.5 s with the event loop stopped each time).
-    const claimed: EmailRow[] = [];
-    for (const priority of PRIORITIES) {
-      const limit = opts.limit - claimed.length;
-      if (limit <= 0) break;
-      const due = trx
-        .selectFrom("emails")
-        .select("id")
-        .where("status", "=", "queued")
-        .where("priority", "=", priority)
-        .where("run_at", "<=", now)
-        .orderBy("run_at")
-        .limit(limit);
-      if (db.dialect === "postgres") {
-        // The due rows are picked once, in a CTE: as `id IN (sub-select … LIMIT n SKIP LOCKED)`
-        // Postgres may run the sub-select again while the update goes on, and one claim of 10
-        // took 2,002 emails while a release was updating the queue beside it.
-        claimed.push(
-          ...(await trx
-            .with("due", () => due.forUpdate().skipLocked())
-            .updateTable("emails")
-            .set(claim)
-            .from("due")
-            .whereRef("emails.id", "=", "due.id")
-            .where("emails.status", "=", "queued")
-            .returningAll("emails")
-            .execute()),
-        );
-      } else {
-        claimed.push(
-          ...(await trx
-            .updateTable("emails")
-            .set(claim)
-            .where("id", "in", due)
-            // Re-checked on the row itself (one writer on SQLite, but the rule is the same).
-            .where("status", "=", "queued")
-            .returningAll()
-            .execute()),
-        );
+  const lease = { token: opts.token, until: now + opts.leaseMs, now };
+  return batcher.write(async (trx) => {
+    const tenants = (await dueTenants(now).execute(trx)).rows.map((r) => r.tenant_id);
+    if (tenants.length === 0) return [];
+    const limit = opts.limit ?? 0;
+    const plan = opts.plan?.(tenants) ?? { limit, room: () => limit };
+    let bytesLeft = opts.maxBytes ?? Number.MAX_SAFE_INTEGER;
+    let claimed = 0;
+    // Per tenant, the priorities found empty so far in this claim are not asked again.
+    const from = new Map<string, number>();
+    const perTenant = await claimRoundRobin(tenants, plan, opts.turn ?? 0, async (tenantId, n) => {
+      const rows: EmailRow[] = [];
+      for (let p = from.get(tenantId) ?? 0; p < PRIORITIES.length && rows.length < n; p++) {
+        if (bytesLeft <= 0 && claimed > 0) break;
+        const want = n - rows.length;
+        const q = { tenantId, priority: PRIORITIES[p]!, now, limit: want, bytes: bytesLeft, first: claimed === 0 };
+        const got = (await (db.dialect === "postgres" ? claimPostgres(q, lease) : claimSqlite(q, lease)).execute(trx))
+          .rows;
+        for (const row of got) bytesLeft -= bodyBytes(row);
+        claimed += got.length;
+        rows.push(...got);
+        if (got.length < want) from.set(tenantId, p + 1);
       }
-    }
-    return claimed;
+      return rows;
+    });
+    return interleave(perTenant);
   });
-  return rows.sort((a, b) => a.priority - b.priority || a.run_at - b.run_at);
+}
+
+/** The bytes BODY_BYTES counted for a claimed row (the same sum, in JS). */
+export function bodyBytes(row: Pick<EmailRow, "text_body" | "html_body" | "headers_json">): number {
+  return (
+    Buffer.byteLength(row.text_body ?? "") +
+    Buffer.byteLength(row.html_body ?? "") +
+    Buffer.byteLength(row.headers_json)
+  );
+}
+
+/**
+ * Tenants with due mail, by id: a loose index scan of emails_ready_by_tenant (the next tenant
+ * after the last, one seek each) and, per tenant, one seek per priority for a due row. Ordered
+ * by (priority, run_at) across tenants instead, finding them would walk every due row of a
+ * tenant with a backlog; checked with `run_at <= now` over a whole tenant, every held one.
+ */
+function dueTenants(now: number): RawBuilder<{ tenant_id: string }> {
+  const dueAt = (p: number) =>
+    sql`exists (select 1 from emails d where d.status = 'queued' and d.tenant_id = t.tenant_id and d.priority = ${sql.lit(p)} and d.run_at <= ${now})`;
+  return sql<{ tenant_id: string }>`
+    with recursive t(tenant_id) as (
+      select (select tenant_id from emails where status = 'queued' order by tenant_id limit 1)
+      union all
+      select (select e.tenant_id from emails e where e.status = 'queued' and e.tenant_id > t.tenant_id order by e.tenant_id limit 1)
+      from t where t.tenant_id is not null
+    )
+    select tenant_id from t where tenant_id is not null and (${sql.join(PRIORITIES.map(dueAt), sql` or `)})`;
+}
+
+interface TenantClaim {
+  tenantId: string;
+  priority: number;
+  now: number;
+  limit: number;
+  /** Bytes left in this claim; rows are taken while their running sum stays within it. */
+  bytes: number;
+  /** Nothing claimed yet: the first row goes even when it alone is larger. */
+  first: boolean;
+}
+type Lease = { token: string; until: number; now: number };
+
+/** One tenant's due rows of one priority, oldest first, as a range of emails_ready_by_tenant. */
+const due = (q: TenantClaim) => sql`
+  select id, run_at, ${BODY_BYTES} as size from emails
+  where status = 'queued' and tenant_id = ${q.tenantId} and priority = ${sql.lit(q.priority)} and run_at <= ${q.now}
+  order by run_at limit ${q.limit}`;
+
+/** Of `from` (id, run_at, size), the ids whose running byte sum fits (and the first, if allowed). */
+const fitting = (from: RawBuilder<unknown>, q: TenantClaim) => sql`
+  select id from (
+    select id, row_number() over w as n, sum(size) over w as upto from ${from}
+    window w as (order by run_at, id rows unbounded preceding)
+  ) s where s.upto <= ${q.bytes}${q.first ? sql` or s.n = 1` : sql``}`;
+
+function claimSqlite(q: TenantClaim, lease: Lease): RawBuilder<EmailRow> {
+  return sql<EmailRow>`
+    update emails set status = 'sending', lease_token = ${lease.token}, lease_until = ${lease.until}, updated_at = ${lease.now}
+    where id in (${fitting(sql`(${due(q)}) c`, q)})
+      -- Re-checked on the row itself (one writer on SQLite, but the rule is the same).
+      and status = 'queued'
+    returning *`;
+}
+
+function claimPostgres(q: TenantClaim, lease: Lease): RawBuilder<EmailRow> {
+  // The due rows are picked once, in a CTE: as `id IN (sub-select … LIMIT n SKIP LOCKED)`
+  // Postgres may run the sub-select again while the update goes on, and one claim of 10 took
+  // 2,002 emails while a release was updating the queue beside it. Rows locked but left out by
+  // the byte bound stay locked only until this claim commits.
+  return sql<EmailRow>`
+    with c as (${due(q)} for update skip locked), f as (${fitting(sql`c`, q)})
+    update emails set status = 'sending', lease_token = ${lease.token}, lease_until = ${lease.until}, updated_at = ${lease.now}
+    from f where emails.id = f.id and emails.status = 'queued'
+    returning emails.*`;
 }
