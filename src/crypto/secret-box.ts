@@ -1,12 +1,18 @@
-// Secrets at rest (SMTP passwords, DKIM keys): AES-256-GCM under the configured secret key.
-// Each ciphertext names the key it was sealed with, so keys can be rotated: the new key seals,
-// old keys (POSTHORN_PREVIOUS_SECRET_KEYS) still open.
+// Secrets at rest (SMTP passwords, DKIM keys, webhook signing secrets): AES-256-GCM under the
+// configured secret key. Each ciphertext names the key it was sealed with, so keys can be rotated:
+// the new key seals, old keys (POSTHORN_PREVIOUS_SECRET_KEYS) still open. Each one is also bound,
+// as GCM associated data, to the row and column it was sealed for: a ciphertext copied into
+// another account's row (by someone who can write the database but not read the key) does not
+// open there, so it cannot make that account send one's password to another server.
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { decodeSecretKey } from "../config";
 
-const FORMAT = "v1";
+/** Sealed for a place (row and column) since v2. */
+const FORMAT = "v2";
+/** Sealed before places existed: opened without associated data, wherever it is found. */
+const LEGACY_FORMAT = "v1";
 const IV_BYTES = 12;
 export const SECRET_KEY_FILE = "secret.key";
 
@@ -21,6 +27,16 @@ export function parseSecretKey(source: string, raw: string): SecretKey {
   return { id: createHash("sha256").update(bytes).digest("hex").slice(0, 8), bytes };
 }
 
+/** Where a sealed value lives: it opens only there. */
+export interface SecretPlace {
+  table: string;
+  column: string;
+  /** The row's id. */
+  id: string;
+}
+
+const associatedData = (p: SecretPlace) => Buffer.from(`posthorn:${p.table}.${p.column}:${p.id}`, "utf8");
+
 export class SecretBox {
   readonly #keys = new Map<string, Buffer>();
   constructor(
@@ -34,9 +50,10 @@ export class SecretBox {
     return this.current.id;
   }
 
-  seal(plaintext: string): string {
+  seal(plaintext: string, place: SecretPlace): string {
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv("aes-256-gcm", this.current.bytes, iv);
+    cipher.setAAD(associatedData(place));
     const ct = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
     return [
       FORMAT,
@@ -47,9 +64,14 @@ export class SecretBox {
     ].join(":");
   }
 
-  open(sealed: string): string {
+  /**
+   * Opens a value sealed for `place`. A v1 value (sealed before places existed) opens anywhere;
+   * it is left as it is and becomes bound the next time that secret is written.
+   */
+  open(sealed: string, place: SecretPlace): string {
     const [format, keyId, iv, tag, ct] = sealed.split(":");
-    if (format !== FORMAT || !keyId || !iv || !tag || ct === undefined) throw new Error("not a sealed secret");
+    if ((format !== FORMAT && format !== LEGACY_FORMAT) || !keyId || !iv || !tag || ct === undefined)
+      throw new Error("not a sealed secret");
     const key = this.#keys.get(keyId);
     if (!key) {
       throw new Error(
@@ -57,8 +79,15 @@ export class SecretBox {
       );
     }
     const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(iv, "base64"));
+    if (format === FORMAT) decipher.setAAD(associatedData(place));
     decipher.setAuthTag(Buffer.from(tag, "base64"));
-    return Buffer.concat([decipher.update(Buffer.from(ct, "base64")), decipher.final()]).toString("utf8");
+    try {
+      return Buffer.concat([decipher.update(Buffer.from(ct, "base64")), decipher.final()]).toString("utf8");
+    } catch {
+      throw new Error(
+        `secret does not open as ${place.table}.${place.column} of ${place.id}: it was sealed for another row or column, or altered`,
+      );
+    }
   }
 
   /**

@@ -24,7 +24,8 @@ export class SmtpAccountPool implements SmtpSender {
 
   constructor(private readonly settings: TransportSettings) {}
 
-  send(account: SendableAccount, message: SendMailOptions): Promise<SmtpReply> {
+  // async: a transport that cannot be built (an account whose password cannot be opened) rejects like a failed send.
+  async send(account: SendableAccount, message: SendMailOptions): Promise<SmtpReply> {
     return this.transportFor(account).sendMail(message);
   }
 

@@ -1,7 +1,7 @@
 // SMTP accounts of a tenant: the rules of creating, reading, changing and removing them.
 // The password is write-only: sealed with the secret box on the way in, never part of what
 // these functions return (only loadSendableAccount in sending.ts opens it, for the dispatcher).
-import type { SecretBox } from "../crypto/secret-box";
+import type { SecretBox, SecretPlace } from "../crypto/secret-box";
 import type { Db } from "../db/database";
 import type { SmtpSecurity } from "../db/schema";
 import { notFound, validationFailed } from "../errors";
@@ -42,7 +42,10 @@ export interface SmtpAccount {
   port: number;
   security: SmtpSecurity;
   username: string | null;
-  /** Whether a password is stored (the password itself is never shown). */
+  /**
+   * Whether a password is stored (the password itself is never shown). False after a change of
+   * host, port, security or username that did not bring a new password: the stored one was dropped.
+   */
   password_set: boolean;
   from_email: string;
   from_name: string | null;
@@ -73,6 +76,13 @@ export interface SmtpAccountsDeps {
   /** The clock (ms); tests move it. */
   now?: () => number;
 }
+
+/** Where an account's password is sealed: it opens in that row and column only. */
+export const passwordPlace = (accountId: string): SecretPlace => ({
+  table: "smtp_accounts",
+  column: "password_sealed",
+  id: accountId,
+});
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -133,15 +143,16 @@ export async function createSmtpAccount(
   const password = f.password ?? null;
   checkCredentials(username, password !== null, true);
   const now = deps.now?.() ?? Date.now();
+  const id = newId("smtp", now);
   const row: SmtpAccountRow = {
-    id: newId("smtp", now),
+    id,
     tenant_id: tenantId,
     name: f.name,
     host: f.host,
     port: f.port,
     security: f.security ?? defaultSecurity(f.port),
     username,
-    password_sealed: password === null ? null : deps.secrets.seal(password),
+    password_sealed: password === null ? null : deps.secrets.seal(password, passwordPlace(id)),
     from_email: f.from_email,
     from_name: f.from_name || null,
     allowed_from_domains: storedDomains(f.allowed_from_domains ?? []),
@@ -159,7 +170,7 @@ export async function createSmtpAccount(
     last_error: null,
     last_error_at: null,
     consecutive_failures: 0,
-    ...dkimColumns(f, undefined, deps.secrets),
+    ...dkimColumns(f, undefined, id, deps.secrets),
     created_at: now,
     updated_at: now,
   };
@@ -200,6 +211,9 @@ export async function listSmtpAccounts(
  * PATCH semantics: a field left out keeps its value, `null` clears a nullable one. Clearing
  * `username` also drops the stored password (no AUTH); a username with no password is refused.
  * `security` is kept when only `port` changes (it was chosen, or defaulted, for the old port).
+ * The stored password stays with the server and user it was given for: changing host, port,
+ * security or username drops it unless the same request gives one, so a tenant's key cannot point
+ * the account at another server and have the password sent there (by /test or a send).
  */
 export async function updateSmtpAccount(
   deps: SmtpAccountsDeps,
@@ -234,16 +248,34 @@ function changesFrom(f: UpdateSmtpAccountFields, current: SmtpAccountRow, secret
   if (f.is_default !== undefined) changes.is_default = f.is_default ? 1 : 0;
 
   const username = f.username !== undefined ? f.username : current.username;
+  const rebound = movesPassword(f, current);
   if (username === null && f.password === undefined) {
     if (f.username === null) changes.password_sealed = null;
-  } else {
+  } else if (rebound && f.password === undefined && current.password_sealed !== null) {
+    // Dropped, not refused: the account reads password_set false until a password is given again.
+    changes.password_sealed = null;
+  } else if (f.username !== undefined || f.password !== undefined) {
+    // Checked only when this request writes credentials: an account whose password was dropped
+    // must still take other changes (to be deactivated, say) before a password is given again.
     const hasPassword = f.password !== undefined ? f.password !== null : current.password_sealed !== null;
     checkCredentials(username, hasPassword, f.password !== undefined && f.password !== null);
   }
   if (f.username !== undefined) changes.username = f.username;
-  if (f.password !== undefined) changes.password_sealed = f.password === null ? null : secrets.seal(f.password);
-  Object.assign(changes, dkimColumns(f, current, secrets));
+  if (f.password !== undefined) {
+    changes.password_sealed = f.password === null ? null : secrets.seal(f.password, passwordPlace(current.id));
+  }
+  Object.assign(changes, dkimColumns(f, current, current.id, secrets));
   return changes;
+}
+
+/** Whether the patch sends AUTH somewhere else, or as someone else, than the stored password was given for. */
+function movesPassword(f: UpdateSmtpAccountFields, current: SmtpAccountRow): boolean {
+  return (
+    (f.host !== undefined && f.host.toLowerCase() !== current.host.toLowerCase()) ||
+    (f.port !== undefined && f.port !== current.port) ||
+    (f.security !== undefined && f.security !== current.security) ||
+    (f.username !== undefined && f.username !== current.username)
+  );
 }
 
 export async function deleteSmtpAccount(deps: SmtpAccountsDeps, tenantId: string, accountId: string): Promise<void> {

@@ -3,12 +3,17 @@
 // and opened only for the dispatcher's transport.
 import { createPrivateKey } from "node:crypto";
 import * as v from "valibot";
-import type { SecretBox } from "../crypto/secret-box";
+import type { SecretBox, SecretPlace } from "../crypto/secret-box";
 import { validationFailed } from "../errors";
 import { asciiMailDomain } from "../mail/address";
 
 /** nodemailer signs with RSA-SHA256 only; below 1024 bits receivers treat the signature as absent (RFC 8301). */
 export const MIN_DKIM_RSA_BITS = 1024;
+/**
+ * RFC 8301 asks verifiers to handle up to 4096 bits; larger keys buy nothing and cost the send
+ * path dearly (an RSA signature's cost grows with the cube of its size: 16,384 bits is ~60× 4,096).
+ */
+export const MAX_DKIM_RSA_BITS = 4096;
 const MAX_KEY_PEM = 16 * 1024;
 
 /**
@@ -46,13 +51,15 @@ export const DkimSelectorField = v.pipe(
 export const DkimPrivateKeyField = v.pipe(
   v.string(),
   v.maxLength(MAX_KEY_PEM),
-  v.check(
-    (pem: string) => dkimKeyProblem(pem) === undefined,
-    "must be an RSA private key in PEM form, 1024 bits or more",
-  ),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const problem = dkimKeyProblem(dataset.value);
+    if (problem) addIssue({ message: problem });
+  }),
   v.description(
-    "RSA private key in PEM form (PKCS#1 or PKCS#8, 2048 bits advised). Write-only: stored encrypted (AES-256-GCM) " +
-      "and never returned.",
+    `RSA private key in PEM form (PKCS#1 or PKCS#8), ${MIN_DKIM_RSA_BITS} to ${MAX_DKIM_RSA_BITS} bits (2048 ` +
+      "advised). Write-only: stored encrypted (AES-256-GCM) and never returned. Changing `dkim_domain` or " +
+      "`dkim_selector` drops the stored key unless a new one is given in the same request.",
   ),
   v.metadata({ writeOnly: true }),
 );
@@ -64,6 +71,7 @@ export function dkimKeyProblem(pem: string): string | undefined {
     if (key.asymmetricKeyType !== "rsa") return `is a ${key.asymmetricKeyType} key; DKIM signing here needs RSA`;
     const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
     if (bits < MIN_DKIM_RSA_BITS) return `is ${bits} bits; at least ${MIN_DKIM_RSA_BITS} are needed`;
+    if (bits > MAX_DKIM_RSA_BITS) return `is ${bits} bits; at most ${MAX_DKIM_RSA_BITS} are accepted`;
     return undefined;
   } catch {
     return "is not a PEM private key";
@@ -72,20 +80,44 @@ export function dkimKeyProblem(pem: string): string | undefined {
 
 type Stored = { dkim_domain: string | null; dkim_selector: string | null; dkim_private_key_sealed: string | null };
 
+/** Where an account's DKIM key is sealed: it opens in that row and column only. */
+export const dkimKeyPlace = (accountId: string): SecretPlace => ({
+  table: "smtp_accounts",
+  column: "dkim_private_key_sealed",
+  id: accountId,
+});
+
 /**
  * All three DKIM columns after a write: fields left out keep their value, `null` clears one. The
- * result must be all three or none, so an account never signs half-configured.
+ * result must be all three or none, so an account never signs half-configured. A stored key stays
+ * bound to the domain and selector it was given for: changing either drops it unless the same
+ * request brings a key (so the all-three rule then asks for one).
  */
 export function dkimColumns(
   f: { dkim_domain?: string | null; dkim_selector?: string | null; dkim_private_key?: string | null },
   current: Stored | undefined,
+  accountId: string,
   secrets: SecretBox,
 ): Stored {
   const changes: Partial<Stored> = {};
   if (f.dkim_domain !== undefined) changes.dkim_domain = f.dkim_domain;
   if (f.dkim_selector !== undefined) changes.dkim_selector = f.dkim_selector;
+  const rebound =
+    (f.dkim_domain !== undefined && f.dkim_domain !== current?.dkim_domain) ||
+    (f.dkim_selector !== undefined && f.dkim_selector !== current?.dkim_selector);
   if (f.dkim_private_key !== undefined) {
-    changes.dkim_private_key_sealed = f.dkim_private_key === null ? null : secrets.seal(f.dkim_private_key);
+    changes.dkim_private_key_sealed =
+      f.dkim_private_key === null ? null : secrets.seal(f.dkim_private_key, dkimKeyPlace(accountId));
+  } else if (rebound && current?.dkim_private_key_sealed) {
+    changes.dkim_private_key_sealed = null;
+    const domain = f.dkim_domain !== undefined ? f.dkim_domain : current.dkim_domain;
+    const selector = f.dkim_selector !== undefined ? f.dkim_selector : current.dkim_selector;
+    if (domain !== null && selector !== null) {
+      throw validationFailed(
+        "dkim_private_key",
+        "must be given again when dkim_domain or dkim_selector changes (the stored key stays with the ones it was set for)",
+      );
+    }
   }
   const after = {
     dkim_domain: current?.dkim_domain ?? null,
@@ -111,12 +143,12 @@ export interface DkimSettings {
 }
 
 /** Opens the sealed key; undefined when the account does not sign. Throws when the key cannot be opened. */
-export function openDkim(row: Stored, secrets: SecretBox): DkimSettings | undefined {
+export function openDkim(row: Stored, accountId: string, secrets: SecretBox): DkimSettings | undefined {
   if (row.dkim_domain === null || row.dkim_selector === null || row.dkim_private_key_sealed === null) return undefined;
   return {
     domainName: row.dkim_domain,
     keySelector: row.dkim_selector,
-    privateKey: secrets.open(row.dkim_private_key_sealed),
+    privateKey: secrets.open(row.dkim_private_key_sealed, dkimKeyPlace(accountId)),
     headerFieldNames: SIGNED_HEADERS,
   };
 }

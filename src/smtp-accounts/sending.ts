@@ -8,7 +8,7 @@ import type { SmtpSecurity } from "../db/schema";
 import { notFound, PosthornError } from "../errors";
 import { dialableHost, parseAddrSpec } from "../mail/address";
 import { dayWindowStart, hourWindowStart } from "../scheduler/windows";
-import { parseDomains } from "./accounts";
+import { parseDomains, passwordPlace } from "./accounts";
 import { type DkimSettings, openDkim } from "./dkim";
 import { countInWindow } from "./health";
 import { type SmtpAccountRow, selectAccount, selectActiveAccounts, selectSenderIdentities } from "./store";
@@ -39,9 +39,19 @@ export interface SendableAccount {
   consecutive_failures: number;
   /** DKIM signing, key opened; undefined when the account does not sign. Never log it. */
   dkim: DkimSettings | undefined;
+  /**
+   * Why a stored secret (password or DKIM key) could not be opened, or null. Such an account is
+   * still listed, and each send through it fails (transportOptions throws) as an account fault:
+   * the email fails over or backs off with this reason, instead of the whole tenant's sending
+   * failing, or the email sitting held until some account changes.
+   */
+  unreadable_secret: string | null;
   /** Changes whenever the settings change: a pool built from an older value is stale. */
   updated_at: number;
 }
+
+/** The error code of a send through an account whose stored secret cannot be opened (as /test reports it). */
+export const UNREADABLE_SECRET_CODE = "EPASSWORD";
 
 /** A stored password (or DKIM key) that cannot be opened: sealed under a key this process no longer has. */
 export class SealedPasswordError extends PosthornError {
@@ -52,20 +62,37 @@ export class SealedPasswordError extends PosthornError {
 }
 
 function toSendable(row: SmtpAccountRow, secrets: SecretBox, now: number): SendableAccount {
+  try {
+    return { ...settingsOf(row, now), ...openSecrets(row, secrets), unreadable_secret: null };
+  } catch (err) {
+    if (!(err instanceof SealedPasswordError)) throw err;
+    return { ...settingsOf(row, now), password: null, dkim: undefined, unreadable_secret: err.message };
+  }
+}
+
+/** The account's password and DKIM key, opened; throws SealedPasswordError when one cannot be. */
+function openSecrets(row: SmtpAccountRow, secrets: SecretBox): Pick<SendableAccount, "password" | "dkim"> {
   let password: string | null = null;
   if (row.password_sealed !== null) {
     try {
-      password = secrets.open(row.password_sealed);
+      password = secrets.open(row.password_sealed, passwordPlace(row.id));
     } catch (err) {
       throw new SealedPasswordError(row.id, err);
     }
   }
   let dkim: DkimSettings | undefined;
   try {
-    dkim = openDkim(row, secrets);
+    dkim = openDkim(row, row.id, secrets);
   } catch (err) {
     throw new SealedPasswordError(row.id, err, "DKIM private key");
   }
+  return { password, dkim };
+}
+
+function settingsOf(
+  row: SmtpAccountRow,
+  now: number,
+): Omit<SendableAccount, "password" | "dkim" | "unreadable_secret"> {
   return {
     id: row.id,
     tenant_id: row.tenant_id,
@@ -74,7 +101,6 @@ function toSendable(row: SmtpAccountRow, secrets: SecretBox, now: number): Senda
     port: row.port,
     security: row.security,
     username: row.username,
-    password,
     from_email: row.from_email,
     from_name: row.from_name,
     allowed_from_domains: parseDomains(row.allowed_from_domains),
@@ -87,12 +113,14 @@ function toSendable(row: SmtpAccountRow, secrets: SecretBox, now: number): Senda
     sent_this_hour: countInWindow(row.sent_this_hour, row.hour_window, hourWindowStart(now)),
     sent_today: countInWindow(row.sent_today, row.day_window, dayWindowStart(now)),
     consecutive_failures: row.consecutive_failures,
-    dkim,
     updated_at: row.updated_at,
   };
 }
 
-/** One account of the tenant, password opened; 404 when the tenant has no such account. */
+/**
+ * One account of the tenant, password opened; 404 when the tenant has no such account, and
+ * SealedPasswordError when its password or DKIM key cannot be opened.
+ */
 export async function loadSendableAccount(
   db: Db,
   secrets: SecretBox,
@@ -102,7 +130,7 @@ export async function loadSendableAccount(
 ): Promise<SendableAccount> {
   const row = await selectAccount(db.kysely, tenantId, accountId);
   if (!row) throw notFound("SMTP account");
-  return toSendable(row, secrets, now);
+  return { ...settingsOf(row, now), ...openSecrets(row, secrets), unreadable_secret: null };
 }
 
 export interface SenderIdentity {
@@ -123,7 +151,7 @@ export async function listSenderIdentities(db: Db, tenantId: string): Promise<Se
   }));
 }
 
-/** The tenant's active accounts, passwords opened (oldest first). */
+/** The tenant's active accounts, passwords opened (oldest first); see `unreadable_secret` for those that cannot be. */
 export async function listSendableAccounts(
   db: Db,
   secrets: SecretBox,
@@ -162,9 +190,14 @@ export interface TransportSettings {
  * upgrade is an error, never a silent clear-text session); `none` never upgrades.
  */
 export function transportOptions(
-  account: Pick<SendableAccount, "host" | "port" | "security" | "username" | "password">,
+  account: Pick<SendableAccount, "host" | "port" | "security" | "username" | "password"> &
+    Partial<Pick<SendableAccount, "unreadable_secret">>,
   settings: TransportSettings,
 ): SMTPTransport.Options {
+  if (account.unreadable_secret) {
+    // No responseCode: classified as a retryable fault of the account (fails over, backs off).
+    throw Object.assign(new Error(account.unreadable_secret), { code: UNREADABLE_SECRET_CODE });
+  }
   const host = dialableHost(account.host);
   return {
     host,

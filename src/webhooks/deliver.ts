@@ -9,7 +9,7 @@ import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
 import type { WriteBatcher } from "../queue/write-batcher";
 import { type DeliveryOutcome, finishDelivery, type WebhookDeliveryRow } from "./delivery-store";
-import { selectEndpointById, type WebhookEndpointRow } from "./endpoint-store";
+import { selectEndpointById, signingSecretPlace, type WebhookEndpointRow } from "./endpoint-store";
 import { type PostResult, postSignedEvent } from "./post";
 
 export interface DeliverDeps {
@@ -33,9 +33,11 @@ export function signingSecrets(
   endpoint: WebhookEndpointRow,
   now: number,
 ): string[] {
-  const secrets = [deps.secrets.open(endpoint.secret_sealed)];
+  const secrets = [deps.secrets.open(endpoint.secret_sealed, signingSecretPlace(endpoint.id, "secret_sealed"))];
   if (endpoint.previous_secret_sealed && (endpoint.previous_secret_expires_at ?? 0) > now) {
-    secrets.push(deps.secrets.open(endpoint.previous_secret_sealed));
+    secrets.push(
+      deps.secrets.open(endpoint.previous_secret_sealed, signingSecretPlace(endpoint.id, "previous_secret_sealed")),
+    );
   }
   return secrets;
 }

@@ -1,10 +1,21 @@
 // Every query on webhook_endpoints, scoped by tenant: another tenant's id simply finds nothing.
 import type { Insertable, Kysely, Selectable, Updateable } from "kysely";
+import type { SecretPlace } from "../crypto/secret-box";
 import type { Database } from "../db/schema";
 import type { WebhookEndpointsTable } from "../db/schema-observability";
 import { selectTenantPage } from "../db/tenant-page";
 
 export type WebhookEndpointRow = Selectable<WebhookEndpointsTable>;
+
+/** Where an endpoint's signing secrets are sealed: each opens in its own row and column only. */
+export const signingSecretPlace = (
+  endpointId: string,
+  column: "secret_sealed" | "previous_secret_sealed",
+): SecretPlace => ({
+  table: "webhook_endpoints",
+  column,
+  id: endpointId,
+});
 
 export function selectEndpoint(db: Kysely<Database>, tenantId: string, id: string) {
   return db

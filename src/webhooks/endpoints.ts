@@ -5,8 +5,8 @@ import type { SecretBox } from "../crypto/secret-box";
 import type { Db } from "../db/database";
 import { notFound, PosthornError, validationFailed } from "../errors";
 import { newId } from "../ids";
-import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from "../pagination";
 import { checkHost } from "../net";
+import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from "../pagination";
 import { parseOrThrow } from "../validation";
 import {
   countEndpoints,
@@ -14,6 +14,7 @@ import {
   insertEndpoint,
   selectEndpoint,
   selectEndpointPage,
+  signingSecretPlace,
   updateEndpoint,
   type WebhookEndpointRow,
 } from "./endpoint-store";
@@ -96,14 +97,15 @@ export async function createWebhook(
   }
   const now = Date.now();
   const secret = generateWebhookSecret();
+  const id = newId("wh", now);
   const row: WebhookEndpointRow = {
-    id: newId("wh", now),
+    id,
     tenant_id: tenantId,
     url: f.url,
     description: f.description ?? null,
     events_json: storedEvents(f.events),
     active: f.active === false ? 0 : 1,
-    secret_sealed: deps.secrets.seal(secret),
+    secret_sealed: deps.secrets.seal(secret, signingSecretPlace(id, "secret_sealed")),
     previous_secret_sealed: null,
     previous_secret_expires_at: null,
     created_at: now,
@@ -162,9 +164,11 @@ export async function rotateWebhookSecret(
   const now = Date.now();
   const secret = generateWebhookSecret();
   const expires = now + SECRET_ROTATION_OVERLAP_MS;
+  // Re-sealed for its new column: a sealed secret opens only where it was sealed for.
+  const previous = deps.secrets.open(row.secret_sealed, signingSecretPlace(id, "secret_sealed"));
   await updateEndpoint(deps.db.kysely, tenantId, id, {
-    secret_sealed: deps.secrets.seal(secret),
-    previous_secret_sealed: row.secret_sealed,
+    secret_sealed: deps.secrets.seal(secret, signingSecretPlace(id, "secret_sealed")),
+    previous_secret_sealed: deps.secrets.seal(previous, signingSecretPlace(id, "previous_secret_sealed")),
     previous_secret_expires_at: expires,
     updated_at: now,
   });

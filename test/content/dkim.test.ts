@@ -2,6 +2,8 @@
 // write-only (sealed at rest, never shown), and what a receiver verifies is checked with mailauth.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { generateKeyPairSync } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { dkimVerify } from "mailauth/lib/dkim/verify";
 import { createTestApp, type TestApp } from "../helpers/app";
 import { TEST_DIALECT } from "../helpers/db";
@@ -12,6 +14,8 @@ const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 });
 const PRIVATE_PEM = rsa.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
 const PUBLIC_B64 = rsa.publicKey.export({ type: "spki", format: "der" }).toString("base64");
 const DKIM = { dkim_domain: "example.com", dkim_selector: "ph2026", dkim_private_key: PRIVATE_PEM };
+/** Above the 4,096-bit bound (a fixture: generating one takes seconds). */
+const RSA_5120_PEM = readFileSync(join(import.meta.dir, "fixtures", "dkim-rsa-5120.pem"), "utf8");
 
 describe(`DKIM (${TEST_DIALECT})`, () => {
   let t: TestApp;
@@ -61,7 +65,7 @@ describe(`DKIM (${TEST_DIALECT})`, () => {
       .select("dkim_private_key_sealed")
       .where("id", "=", account.id)
       .executeTakeFirstOrThrow();
-    expect(row.dkim_private_key_sealed).toStartWith("v1:");
+    expect(row.dkim_private_key_sealed).toStartWith("v2:");
     expect(row.dkim_private_key_sealed).not.toContain("PRIVATE KEY");
 
     const cleared = await t.request("PATCH", `/v1/smtp-accounts/${account.id}`, {
@@ -80,6 +84,7 @@ describe(`DKIM (${TEST_DIALECT})`, () => {
         "dkim_private_key",
       ],
       [{ ...DKIM, dkim_private_key: ed }, "dkim_private_key"],
+      [{ ...DKIM, dkim_private_key: RSA_5120_PEM }, "dkim_private_key"],
       [{ dkim_domain: "example.com", dkim_selector: "ph2026" }, "dkim_private_key"],
       [{ ...DKIM, dkim_selector: "bad selector!" }, "dkim_selector"],
     ];
@@ -90,6 +95,35 @@ describe(`DKIM (${TEST_DIALECT})`, () => {
       });
       expect(res.status).toBe(422);
       expect(((await res.json()) as { field: string }).field).toBe(field);
+    }
+  });
+
+  it("names the bound a key is outside of: RSA from 1,024 to 4,096 bits", async () => {
+    const { key } = await t.createTenantWithKey();
+    const small = generateKeyPairSync("rsa", { modulusLength: 768 }).privateKey.export({
+      type: "pkcs8",
+      format: "pem",
+    });
+    const cases: [string, string][] = [
+      [RSA_5120_PEM, "is 5120 bits; at most 4096 are accepted"],
+      [small.toString(), "is 768 bits; at least 1024 are needed"],
+    ];
+    for (const [pem, message] of cases) {
+      const res = await t.request("POST", "/v1/smtp-accounts", {
+        key,
+        json: {
+          name: "x",
+          host: smtp.host,
+          port: smtp.port,
+          from_email: "a@example.com",
+          ...DKIM,
+          dkim_private_key: pem,
+        },
+      });
+      expect(res.status).toBe(422);
+      const problem = (await res.json()) as { field: string; errors: { field: string; message: string }[] };
+      expect(problem.field).toBe("dkim_private_key");
+      expect(problem.errors[0]!.message).toContain(message);
     }
   });
 });

@@ -1,11 +1,22 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "bun:test";
+import { generateKeyPairSync } from "node:crypto";
 import { createServer } from "node:net";
+import { SMTPServer } from "smtp-server";
 import { createTestApp, type TestApp } from "../helpers/app";
 import { TEST_DIALECT } from "../helpers/db";
-import { type SmtpServerOptions, startSmtpServer, type TestSmtpServer } from "../helpers/smtp-server";
+import {
+  type SmtpServerOptions,
+  startSmtpServer,
+  TEST_TLS_CERT,
+  TEST_TLS_KEY,
+  type TestSmtpServer,
+} from "../helpers/smtp-server";
 
 const PASSWORD = "pw-Vq3!never-shown";
 const CHECK_TIMEOUT_MS = 1000;
+const DKIM_PEM = generateKeyPairSync("rsa", { modulusLength: 2048 })
+  .privateKey.export({ type: "pkcs8", format: "pem" })
+  .toString();
 
 interface Account {
   id: string;
@@ -215,6 +226,74 @@ describe(`/v1/smtp-accounts (${TEST_DIALECT})`, () => {
     });
   });
 
+  describe("the stored password stays with the server it was given for", () => {
+    it("is not sent to a server the account is moved to: PATCH host and port, then /test", async () => {
+      const attacker = await startAuthRecorder();
+      try {
+        const a = await accountFor({ auth: { user: "relay", pass: PASSWORD } });
+        expect((await check(a.id)).ok).toBe(true);
+
+        const res = await t.request("PATCH", `/v1/smtp-accounts/${a.id}`, {
+          key,
+          json: { host: attacker.host, port: attacker.port },
+        });
+        expect(res.status).toBe(200);
+        expect(await res.json()).toMatchObject({ host: attacker.host, port: attacker.port, password_set: false });
+
+        await check(a.id);
+        expect(attacker.passwords.filter((p) => p !== "")).toEqual([]);
+        expect(JSON.stringify(attacker.passwords)).not.toContain(PASSWORD);
+      } finally {
+        await attacker.close();
+      }
+    });
+
+    it("is sent to the new server when the same request gives it", async () => {
+      const a = await create();
+      smtp = await startSmtpServer({ auth: { user: "relay", pass: "new-Pw-for-new-host" } });
+      const res = await t.request("PATCH", `/v1/smtp-accounts/${a.id}`, {
+        key,
+        json: { host: smtp.host, port: smtp.port, password: "new-Pw-for-new-host" },
+      });
+      expect(await res.json()).toMatchObject({ password_set: true });
+      expect(await check(a.id)).toMatchObject({ ok: true });
+    });
+
+    it("asks for the DKIM key again when the DKIM domain or selector changes", async () => {
+      const a = await create({ dkim_domain: "example.com", dkim_selector: "s1", dkim_private_key: DKIM_PEM });
+      for (const change of [{ dkim_domain: "example.net" }, { dkim_selector: "s2" }]) {
+        const res = await t.request("PATCH", `/v1/smtp-accounts/${a.id}`, { key, json: change });
+        expect(res.status).toBe(422);
+        expect(await res.json()).toMatchObject({ code: "validation_failed", field: "dkim_private_key" });
+      }
+      const res = await t.request("PATCH", `/v1/smtp-accounts/${a.id}`, {
+        key,
+        json: { dkim_selector: "s2", dkim_private_key: DKIM_PEM },
+      });
+      expect(await res.json()).toMatchObject({ dkim_selector: "s2", dkim_private_key_set: true });
+    });
+  });
+
+  it("refuses a stored password copied from another account's row, with a clear error and no crash", async () => {
+    smtp = await startSmtpServer({ auth: { user: "relay", pass: PASSWORD } });
+    const donor = await create({ host: smtp.host, port: smtp.port });
+    const target = await create({ host: smtp.host, port: smtp.port, password: "target-own-pw" });
+    const kysely = t.temp.db.kysely;
+    const { password_sealed } = await kysely
+      .selectFrom("smtp_accounts")
+      .select("password_sealed")
+      .where("id", "=", donor.id)
+      .executeTakeFirstOrThrow();
+    await kysely.updateTable("smtp_accounts").set({ password_sealed }).where("id", "=", target.id).execute();
+
+    const result = await check(target.id);
+    expect(result).toMatchObject({ ok: false, error: { code: "EPASSWORD" } });
+    expect(result.error?.message).toContain(`password of SMTP account ${target.id} cannot be read`);
+    expect(result.error?.message).toContain("sealed for another row or column");
+    expect(smtp.sessions).toHaveLength(0);
+    expect((await check(donor.id)).ok).toBe(true);
+  });
+
   it("documents the routes, with the password write-only and never in a response", async () => {
     const doc = (await (await t.request("GET", "/openapi.json")).json()) as {
       paths: Record<string, Record<string, { tags?: string[]; security?: unknown[] }>>;
@@ -231,6 +310,29 @@ describe(`/v1/smtp-accounts (${TEST_DIALECT})`, () => {
     expect(responses).not.toContain('"password"');
   });
 });
+
+/** A server someone else runs: it takes any AUTH and records the password it was given. */
+async function startAuthRecorder() {
+  const passwords: string[] = [];
+  const server = new SMTPServer({
+    logger: false,
+    disableReverseLookup: true,
+    key: TEST_TLS_KEY,
+    cert: TEST_TLS_CERT,
+    onAuth(auth, _session, callback) {
+      passwords.push(String(auth.password ?? ""));
+      callback(null, { user: auth.username });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.server.address() as { port: number }).port;
+  return {
+    host: "127.0.0.1",
+    port,
+    passwords,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
 
 /** A port on 127.0.0.1 that nothing listens on (bound, then released). */
 async function closedPort(): Promise<number> {

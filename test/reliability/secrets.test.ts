@@ -4,14 +4,15 @@
 // no response but the one that creates them, in no log line, and nowhere in the database in
 // plain — the whole SQLite file with its WAL read as bytes, or every row of the Postgres schema.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { createCipheriv, generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
+import { SecretBox } from "../../src/crypto/secret-box";
 import { createTestApp, type TestApp } from "../helpers/app";
 import { TEST_ADMIN_KEY, TEST_DIALECT } from "../helpers/db";
 import { everyRowAsText } from "../helpers/row-counts";
-import { sendEmail, waitForStatus } from "../helpers/sending";
+import { createSmtpAccount, getEmailView, sendEmail, waitForStatus } from "../helpers/sending";
 import { startSmtpServer, type TestSmtpServer } from "../helpers/smtp-server";
 import { startWebhookReceiver, type WebhookReceiver } from "../helpers/webhook-receiver";
 
@@ -191,4 +192,89 @@ describe(`secrets at rest and in transit (${TEST_DIALECT})`, () => {
     expect(smtp.messages[0]!.rawText).toMatch(/^DKIM-Signature: /m);
     expect(receiver.received[0]!.headers["webhook-signature"]).toMatch(/^v1,/);
   }, 30_000);
+});
+
+describe("each sealed secret opens only in its own row and column", () => {
+  const box = new SecretBox({ id: "0badc0de", bytes: Buffer.alloc(32, 3) });
+  const password = (id: string) => ({ table: "smtp_accounts", column: "password_sealed", id });
+
+  it("opens where it was sealed, and nowhere else", () => {
+    const sealed = box.seal("relay-pw", password("smtp_a"));
+    expect(sealed.startsWith("v2:0badc0de:")).toBe(true);
+    expect(box.open(sealed, password("smtp_a"))).toBe("relay-pw");
+    expect(() => box.open(sealed, password("smtp_b"))).toThrow(/sealed for another row or column/);
+    const dkim = { table: "smtp_accounts", column: "dkim_private_key_sealed", id: "smtp_a" };
+    expect(() => box.open(sealed, dkim)).toThrow(/sealed for another row or column/);
+  });
+
+  it("still opens a value sealed before places existed (v1, no associated data), wherever it is", () => {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv("aes-256-gcm", Buffer.alloc(32, 3), iv);
+    const ct = Buffer.concat([cipher.update("old-pw", "utf8"), cipher.final()]);
+    const legacy = [
+      "v1",
+      "0badc0de",
+      iv.toString("base64"),
+      cipher.getAuthTag().toString("base64"),
+      ct.toString("base64"),
+    ];
+    expect(box.open(legacy.join(":"), password("smtp_any"))).toBe("old-pw");
+    // A v2 value relabelled v1 does not open: its tag covers the place it was sealed for.
+    const relabelled = box.seal("relay-pw", password("smtp_a")).replace(/^v2:/, "v1:");
+    expect(() => box.open(relabelled, password("smtp_a"))).toThrow();
+  });
+});
+
+describe(`a password copied into another account's row (${TEST_DIALECT})`, () => {
+  let t: TestApp;
+  let smtp: TestSmtpServer;
+  beforeAll(async () => {
+    t = await createTestApp({ POSTHORN_MAX_ATTEMPTS: "50" }, { dispatch: true });
+    smtp = await startSmtpServer({ auth: { user: "mailer", pass: "donor-Pa55word" } });
+  });
+  afterAll(async () => {
+    await t.close();
+    await smtp.close();
+  });
+
+  it("makes sends through that account fail with a clear reason, and they go once a password is set again", async () => {
+    const donor = await t.createTenantWithKey("Donor");
+    const victim = await t.createTenantWithKey("Target");
+    const account = (key: string, pass: string) =>
+      createSmtpAccount(t, key, smtp, { username: "mailer", password: pass });
+    const donorAccount = await account(donor.key, "donor-Pa55word");
+    const target = await account(victim.key, "target-own-pw");
+    const kysely = t.temp.db.kysely;
+    const { password_sealed } = await kysely
+      .selectFrom("smtp_accounts")
+      .select("password_sealed")
+      .where("id", "=", donorAccount.id)
+      .executeTakeFirstOrThrow();
+    await kysely.updateTable("smtp_accounts").set({ password_sealed }).where("id", "=", target.id).execute();
+    t.deps.signals.accountsChanged(victim.tenantId);
+
+    const id = await sendEmail(t, victim.key);
+    const deadline = Date.now() + 8000;
+    let view = await getEmailView(t, victim.key, id);
+    while (view.attempts.length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      view = await getEmailView(t, victim.key, id);
+    }
+    expect(view.status).toBe("queued");
+    expect(view.attempts[0]).toMatchObject({
+      outcome: "deferred",
+      error_code: "EPASSWORD",
+      smtp_account_id: target.id,
+    });
+    expect(String(view.last_error)).toContain(`password of SMTP account ${target.id} cannot be read`);
+    expect(smtp.messages).toHaveLength(0);
+    expect((await t.request("GET", "/health")).status).toBe(200);
+
+    const fixed = await t.request("PATCH", `/v1/smtp-accounts/${target.id}`, {
+      key: victim.key,
+      json: { password: "donor-Pa55word" },
+    });
+    expect(fixed.status).toBe(200);
+    await waitForStatus(t, victim.key, id, ["sent"]);
+  }, 20_000);
 });

@@ -7,6 +7,7 @@ import {
   listSmtpAccounts,
   updateSmtpAccount,
 } from "../../src/smtp-accounts";
+import { passwordPlace } from "../../src/smtp-accounts/accounts";
 import { createTenant } from "../../src/tenants";
 import { TEST_DIALECT } from "../helpers/db";
 import { type AccountsFixture, accountsFixture, validAccount } from "./fixtures";
@@ -59,7 +60,7 @@ describe(`SMTP accounts (${TEST_DIALECT})`, () => {
       .where("id", "=", account.id)
       .executeTakeFirstOrThrow();
     expect(JSON.stringify(row)).not.toContain("relay-pass-Zq9");
-    expect(f.deps.secrets.open(row.password_sealed!)).toBe("relay-pass-Zq9");
+    expect(f.deps.secrets.open(row.password_sealed!, passwordPlace(account.id))).toBe("relay-pass-Zq9");
   });
 
   it("defaults security to tls on port 465", async () => {
@@ -164,11 +165,11 @@ describe(`SMTP accounts (${TEST_DIALECT})`, () => {
       f.temp.db.kysely.selectFrom("smtp_accounts").selectAll().where("id", "=", a.id).executeTakeFirstOrThrow();
     const sealedBefore = (await row()).password_sealed;
 
-    await updateSmtpAccount(f.deps, f.tenantId, a.id, { username: "renamed" });
+    await updateSmtpAccount(f.deps, f.tenantId, a.id, { name: "renamed", username: "relay-user" });
     expect((await row()).password_sealed).toBe(sealedBefore);
 
     await updateSmtpAccount(f.deps, f.tenantId, a.id, { password: "rotated-pw" });
-    expect(f.deps.secrets.open((await row()).password_sealed!)).toBe("rotated-pw");
+    expect(f.deps.secrets.open((await row()).password_sealed!, passwordPlace(a.id))).toBe("rotated-pw");
 
     expect(await fieldOfFailure(updateSmtpAccount(f.deps, f.tenantId, a.id, { password: null }))).toBe("password");
 
@@ -180,6 +181,41 @@ describe(`SMTP accounts (${TEST_DIALECT})`, () => {
     expect(await fieldOfFailure(updateSmtpAccount(f.deps, f.tenantId, a.id, { username: "u" }))).toBe("password");
     const back = await updateSmtpAccount(f.deps, f.tenantId, a.id, { username: "u", password: "p" });
     expect(back).toMatchObject({ username: "u", password_set: true });
+  });
+
+  it("drops the stored password when host, port, security or username change without a new one", async () => {
+    const sealedOf = async (id: string) =>
+      (
+        await f.temp.db.kysely
+          .selectFrom("smtp_accounts")
+          .select("password_sealed")
+          .where("id", "=", id)
+          .executeTakeFirstOrThrow()
+      ).password_sealed;
+    const changes = [{ host: "smtp.attacker.test" }, { port: 2525 }, { security: "tls" }, { username: "someone-else" }];
+    for (const change of changes) {
+      const a = await createSmtpAccount(f.deps, f.tenantId, validAccount());
+      const moved = await updateSmtpAccount(f.deps, f.tenantId, a.id, change as never);
+      expect(moved).toMatchObject({ ...change, password_set: false });
+      expect(await sealedOf(a.id)).toBeNull();
+      // Still an account that takes changes; a password given again binds to the new settings.
+      expect(await updateSmtpAccount(f.deps, f.tenantId, a.id, { active: false })).toMatchObject({ active: false });
+      const again = await updateSmtpAccount(f.deps, f.tenantId, a.id, { password: "new-pw" });
+      expect(again.password_set).toBe(true);
+    }
+
+    const kept = await createSmtpAccount(f.deps, f.tenantId, validAccount());
+    const before = await sealedOf(kept.id);
+    const same = { host: "SMTP.example.com", port: 587, security: "starttls", username: "relay-user" } as const;
+    expect(await updateSmtpAccount(f.deps, f.tenantId, kept.id, same)).toMatchObject({ password_set: true });
+    expect(await sealedOf(kept.id)).toBe(before);
+
+    const withNew = await updateSmtpAccount(f.deps, f.tenantId, kept.id, {
+      host: "smtp2.example.com",
+      password: "pw2",
+    });
+    expect(withNew).toMatchObject({ host: "smtp2.example.com", password_set: true });
+    expect(f.deps.secrets.open((await sealedOf(kept.id))!, passwordPlace(kept.id))).toBe("pw2");
   });
 
   it("treats another tenant's account as not found", async () => {

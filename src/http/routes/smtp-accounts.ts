@@ -46,7 +46,13 @@ export const SmtpAccountSchema = v.pipe(
     port: v.number(),
     security: v.picklist(["none", "starttls", "tls"]),
     username: v.nullable(v.string()),
-    password_set: v.pipe(v.boolean(), v.description("Whether a password is stored. The password is never returned.")),
+    password_set: v.pipe(
+      v.boolean(),
+      v.description(
+        "Whether a password is stored. The password is never returned. False after a change of host, port, " +
+          "security or username that gave no new password: the stored one was dropped.",
+      ),
+    ),
     from_email: v.string(),
     from_name: v.nullable(v.string()),
     allowed_from_domains: v.array(v.string()),
@@ -144,7 +150,10 @@ export function smtpAccountsApi(deps: AppDeps) {
       summary: "Change an SMTP account",
       description:
         "Fields left out keep their value; `null` clears a nullable one. Clearing `username` also removes the " +
-        "password; `username` and `password` otherwise go together.",
+        "password; `username` and `password` otherwise go together. The stored password stays with the server " +
+        "and user it was given for: changing `host`, `port`, `security` or `username` drops it unless the same " +
+        "request gives `password` (the answer then shows `password_set: false`). Likewise changing " +
+        "`dkim_domain` or `dkim_selector` needs `dkim_private_key` again (422 otherwise).",
       security: TENANT_SECURITY,
       responses: { 200: jsonResponse("The changed account", SmtpAccountSchema), ...problems(400, 401, 404, 415, 422) },
     }),
