@@ -1,0 +1,58 @@
+// Fairness between tenants: one tenant's backlog on a slow (tarpit) SMTP server holds the send
+// slots it took, but never delays another tenant's mail.
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { createTestApp, type TestApp } from "../helpers/app";
+import { TEST_DIALECT } from "../helpers/db";
+import { anEmail, createSmtpAccount, sendEmail, waitForStatus } from "../helpers/sending";
+import { startSmtpServer, type TestSmtpServer } from "../helpers/smtp-server";
+
+/** Each reply of the tarpit (greeting, MAIL, RCPT, DATA) waits this long: ~8 s per message. */
+const TARPIT_REPLY_MS = 2_000;
+/** More than the 100 send slots (config.dispatchConcurrency's default). */
+const BACKLOG = 120;
+
+describe(`fairness between tenants (${TEST_DIALECT})`, () => {
+  let t: TestApp;
+  let tarpit: TestSmtpServer;
+  let fast: TestSmtpServer;
+  beforeAll(async () => {
+    t = await createTestApp(
+      // Sends to the tarpit must not time out (that would free their slots), and closing must
+      // not wait for them.
+      { POSTHORN_SMTP_TIMEOUT: "60s", POSTHORN_SHUTDOWN_GRACE: "100ms", POSTHORN_DISPATCH_CONCURRENCY: "100" },
+      { dispatch: true },
+    );
+    tarpit = await startSmtpServer({ script: { delayMs: TARPIT_REPLY_MS } });
+    fast = await startSmtpServer();
+  });
+  afterAll(async () => {
+    await tarpit.close();
+    await t.close();
+    await fast.close();
+  });
+
+  it("sends tenant B's email at once while tenant A's backlog holds every slot on a tarpit", async () => {
+    const a = await t.createTenantWithKey("A");
+    await createSmtpAccount(t, a.key, tarpit);
+    const res = await t.request("POST", "/v1/emails/batch", {
+      key: a.key,
+      json: { emails: Array.from({ length: BACKLOG }, () => anEmail({ priority: 1 })) },
+    });
+    expect(res.status).toBe(202);
+    // A's mail fills every slot first.
+    const deadline = Date.now() + 5_000;
+    while ((t.dispatcher?.stats.claimed ?? 0) < 100 && Date.now() < deadline) await Bun.sleep(10);
+    expect(t.dispatcher?.stats.claimed).toBe(100);
+
+    const b = await t.createTenantWithKey("B");
+    await createSmtpAccount(t, b.key, fast);
+    const started = Date.now();
+    const id = await sendEmail(t, b.key, anEmail({ priority: 5 }));
+    const email = await waitForStatus(t, b.key, id, ["sent", "failed"], 4 * TARPIT_REPLY_MS);
+    const waited = Date.now() - started;
+    expect({ status: email.status, last_error: email.last_error }).toEqual({ status: "sent", last_error: null });
+    // Far below one tarpit message (~8 s), let alone the ~160 s A's 100 in flight need.
+    expect(waited).toBeLessThan(TARPIT_REPLY_MS);
+    expect(tarpit.messages).toHaveLength(0);
+  }, 20_000);
+});
