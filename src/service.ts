@@ -10,6 +10,7 @@ import { migrateToLatest } from "./db/migrate";
 import { Dispatcher } from "./dispatch/dispatcher";
 import { EmailEvents } from "./email-events";
 import { largestRequestBody } from "./http/middleware/body-limit";
+import { METRICS_REFUSED_HINT, metricsAccess } from "./http/routes/metrics";
 import type { Logger } from "./logger";
 import { Metrics } from "./metrics";
 import { QueueSignals } from "./queue/signals";
@@ -115,6 +116,11 @@ export async function startService(config: Config, log: Logger): Promise<Running
     docs: `${url}/docs`,
     operator_api: config.adminKey ? "enabled" : "disabled (set POSTHORN_ADMIN_KEY)",
   });
+  if (metricsAccess(config) === "refused") {
+    log.warn(`/metrics is refused: POSTHORN_METRICS_TOKEN is not set and the server listens on ${config.host}`, {
+      hint: METRICS_REFUSED_HINT,
+    });
+  }
 
   return {
     url,

@@ -32,6 +32,8 @@ export function testConfig(dataDir: string, env: Record<string, string> = {}): C
     POSTHORN_ADMIN_KEY: TEST_ADMIN_KEY,
     POSTHORN_SECRET_KEY: TEST_SECRET_KEY,
     POSTHORN_LOG_LEVEL: "error",
+    // Nothing is exposed: the test apps answer in-process (and loopback keeps /metrics open without a token).
+    POSTHORN_HOST: "127.0.0.1",
     // Every SMTP server a test talks to is on 127.0.0.1; the guard's own tests turn this off.
     POSTHORN_SMTP_ALLOW_PRIVATE: "true",
     ...(TEST_PG_URL ? { DATABASE_URL: TEST_PG_URL } : {}),

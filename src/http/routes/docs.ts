@@ -3,7 +3,7 @@
 // API key typed into the try-it client must go only to this server).
 import { createHash } from "node:crypto";
 import { Scalar } from "@scalar/hono-api-reference";
-import type { Hono } from "hono";
+import type { Hono, MiddlewareHandler } from "hono";
 // Embedded by `bun build --compile`; a path to the file in development.
 // @ts-expect-error: a plain JS bundle imported as a file, so it has no types.
 import scalarBundlePath from "../../../node_modules/@scalar/api-reference/dist/browser/standalone.js" with {
@@ -34,7 +34,7 @@ export function bindDocsApi(app: Hono<AppEnv>, openApiDocument: () => Promise<un
     return c.body(Bun.gunzipSync(gz) as Uint8Array<ArrayBuffer>, 200, headers);
   });
 
-  const scalarPage = Scalar({
+  const scalarPage: MiddlewareHandler<AppEnv> = Scalar({
     url: "/openapi.json",
     cdn: SCALAR_PATH,
     pageTitle: "Posthorn API",

@@ -1,9 +1,14 @@
-// GET /metrics: Prometheus text exposition, open unless POSTHORN_METRICS_TOKEN is set, then
-// only with `Authorization: Bearer <token>`.
+// GET /metrics: Prometheus text exposition, with `Authorization: Bearer <POSTHORN_METRICS_TOKEN>`
+// when that is set. Without a token it is served only while the server listens on loopback:
+// the metrics name SMTP accounts, volumes and the exact version (what an attacker looks up), and
+// 0.0.0.0 is the default, so an open /metrics would be open to the internet on most installs.
+// A reverse proxy on the same host reaches a loopback listener too: it must not forward /metrics.
 import { timingSafeEqual } from "node:crypto";
 import type { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
+import ipaddr from "ipaddr.js";
 import type { AppDeps } from "../../app";
+import type { Config } from "../../config";
 import { PosthornError } from "../../errors";
 import { PROMETHEUS_CONTENT_TYPE } from "../../metrics";
 import type { AppEnv } from "../env";
@@ -17,6 +22,23 @@ function bearerMatches(header: string | undefined, token: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** 127.0.0.0/8, ::1 (bracketed or not, or IPv4-mapped) and `localhost`. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, "$1");
+  if (bare.toLowerCase() === "localhost") return true;
+  return ipaddr.isValid(bare) && ipaddr.process(bare).range() === "loopback";
+}
+
+/** Who may read /metrics: holders of the token, anyone who can reach a loopback listener, or no one. */
+export function metricsAccess(config: Pick<Config, "host" | "metricsToken">): "token" | "loopback" | "refused" {
+  if (config.metricsToken) return "token";
+  return isLoopbackHost(config.host) ? "loopback" : "refused";
+}
+
+export const METRICS_REFUSED_HINT =
+  "set POSTHORN_METRICS_TOKEN (at least 16 characters) and scrape with `Authorization: Bearer <token>`, " +
+  "or listen on loopback only (POSTHORN_HOST=127.0.0.1)";
+
 export function bindMetricsApi(app: Hono<AppEnv>, deps: AppDeps) {
   app.get(
     "/metrics",
@@ -26,15 +48,22 @@ export function bindMetricsApi(app: Hono<AppEnv>, deps: AppDeps) {
       description:
         "Text exposition format 0.0.4: HTTP requests and their durations, emails accepted and finished, " +
         "queue depth by status, SMTP attempts and their durations per account, webhook attempts and " +
-        "deliveries, quota rejections. Needs `Authorization: Bearer <POSTHORN_METRICS_TOKEN>` when that is set.",
+        "deliveries, quota rejections. Needs `Authorization: Bearer <POSTHORN_METRICS_TOKEN>` when that is set; " +
+        "without a token it is served only while the server listens on loopback (403 otherwise).",
       security: [{ MetricsToken: [] }],
       responses: {
         200: { description: "The metrics", content: { "text/plain": { schema: { type: "string" } } } },
-        ...problems(401),
+        ...problems(401, 403),
       },
     }),
     async (c) => {
       const token = deps.config.metricsToken;
+      if (metricsAccess(deps.config) === "refused") {
+        throw new PosthornError(
+          "forbidden",
+          `/metrics is not served to the network without a token: ${METRICS_REFUSED_HINT}.`,
+        );
+      }
       if (token && !bearerMatches(c.req.header("Authorization"), token)) {
         throw new PosthornError("unauthorized", "Send POSTHORN_METRICS_TOKEN as `Authorization: Bearer <token>`.");
       }
