@@ -2,10 +2,11 @@
 // run_at past the POST's timeout and setting a fresh token; finishing is fenced by that token,
 // so a worker that lost its lease cannot overwrite what the next one did. On Postgres SKIP
 // LOCKED lets several instances claim side by side.
-import type { Kysely, Selectable } from "kysely";
+import { type Kysely, type Selectable, sql } from "kysely";
 import type { Db } from "../db/database";
 import type { Database } from "../db/schema";
 import type { WebhookAttemptsTable, WebhookDeliveriesTable } from "../db/schema-observability";
+import { type ClaimPlan, claimRoundRobin, interleave } from "../queue/fair-shares";
 import type { WriteBatcher } from "../queue/write-batcher";
 
 export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
@@ -25,30 +26,68 @@ export async function anyDeliveryDue(db: Kysely<Database>, now: number): Promise
   return row !== undefined;
 }
 
+/**
+ * Claims due deliveries fairly between tenants, as emails are claimed (src/queue/fair-shares.ts):
+ * the tenants with due deliveries are found first, then each is offered an even part, oldest
+ * first, so one tenant's slow receiver and backlog never hold back another's events.
+ */
 export async function claimDueDeliveries(
   db: Db,
   batcher: WriteBatcher,
-  opts: { limit: number; leaseMs: number; token: string; now: number },
+  opts: {
+    leaseMs: number;
+    token: string;
+    now: number;
+    /** What the claim may take, given the tenants with due deliveries; default: up to `limit` from anyone. */
+    plan?: (dueTenants: readonly string[]) => ClaimPlan;
+    limit?: number;
+    /** Rotates which tenant is offered first. */
+    turn?: number;
+  },
 ): Promise<WebhookDeliveryRow[]> {
   const { now } = opts;
-  return batcher.write((trx) => {
-    let due = trx
-      .selectFrom("webhook_deliveries")
-      .select("id")
-      .where("status", "=", "pending")
-      .where("run_at", "<=", now)
-      .orderBy("run_at")
-      .limit(opts.limit);
-    if (db.dialect === "postgres") due = due.forUpdate().skipLocked();
-    return trx
-      .updateTable("webhook_deliveries")
-      .set({ lease_token: opts.token, run_at: now + opts.leaseMs, updated_at: now })
-      .where("id", "in", due)
-      .where("status", "=", "pending")
-      .where("run_at", "<=", now)
-      .returningAll()
-      .execute();
+  return batcher.write(async (trx) => {
+    const tenants = (await dueTenants(now).execute(trx)).rows.map((r) => r.tenant_id);
+    if (tenants.length === 0) return [];
+    const limit = opts.limit ?? 0;
+    const plan = opts.plan?.(tenants) ?? { limit, room: () => limit };
+    const perTenant = await claimRoundRobin(tenants, plan, opts.turn ?? 0, (tenantId, n) => {
+      let due = trx
+        .selectFrom("webhook_deliveries")
+        .select("id")
+        .where("status", "=", "pending")
+        .where("tenant_id", "=", tenantId)
+        .where("run_at", "<=", now)
+        .orderBy("run_at")
+        .limit(n);
+      if (db.dialect === "postgres") due = due.forUpdate().skipLocked();
+      return trx
+        .updateTable("webhook_deliveries")
+        .set({ lease_token: opts.token, run_at: now + opts.leaseMs, updated_at: now })
+        .where("id", "in", due)
+        .where("status", "=", "pending")
+        .where("run_at", "<=", now)
+        .returningAll()
+        .execute();
+    });
+    return interleave(perTenant);
   });
+}
+
+/**
+ * Tenants with due deliveries: a loose index scan of webhook_deliveries_due_by_tenant (the next
+ * tenant after the last, one seek each) and one seek per tenant for a due row.
+ */
+function dueTenants(now: number) {
+  return sql<{ tenant_id: string }>`
+    with recursive t(tenant_id) as (
+      select (select tenant_id from webhook_deliveries where status = 'pending' order by tenant_id limit 1)
+      union all
+      select (select w.tenant_id from webhook_deliveries w where w.status = 'pending' and w.tenant_id > t.tenant_id order by w.tenant_id limit 1)
+      from t where t.tenant_id is not null
+    )
+    select tenant_id from t where tenant_id is not null
+      and exists (select 1 from webhook_deliveries d where d.status = 'pending' and d.tenant_id = t.tenant_id and d.run_at <= ${now})`;
 }
 
 export interface DeliveryOutcome {

@@ -1,10 +1,11 @@
 // Fairness between tenants: one tenant's backlog on a slow (tarpit) SMTP server holds the send
-// slots it took, but never delays another tenant's mail.
+// slots it took, but never delays another tenant's mail; the same for webhook receivers.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { createTestApp, type TestApp } from "../helpers/app";
 import { TEST_DIALECT } from "../helpers/db";
 import { anEmail, createSmtpAccount, sendEmail, waitForStatus } from "../helpers/sending";
 import { startSmtpServer, type TestSmtpServer } from "../helpers/smtp-server";
+import { startWebhookReceiver } from "../helpers/webhook-receiver";
 
 /** Each reply of the tarpit (greeting, MAIL, RCPT, DATA) waits this long: ~8 s per message. */
 const TARPIT_REPLY_MS = 2_000;
@@ -54,5 +55,58 @@ describe(`fairness between tenants (${TEST_DIALECT})`, () => {
     // Far below one tarpit message (~8 s), let alone the ~160 s A's 100 in flight need.
     expect(waited).toBeLessThan(TARPIT_REPLY_MS);
     expect(tarpit.messages).toHaveLength(0);
+  }, 20_000);
+});
+
+describe(`fairness between tenants' webhooks (${TEST_DIALECT})`, () => {
+  let t: TestApp;
+  let smtp: TestSmtpServer;
+  beforeAll(async () => {
+    t = await createTestApp(
+      {
+        POSTHORN_WEBHOOK_ALLOW_PRIVATE: "true",
+        POSTHORN_WEBHOOK_TIMEOUT: "30s",
+        POSTHORN_WEBHOOK_CONCURRENCY: "20",
+        POSTHORN_SHUTDOWN_GRACE: "100ms",
+      },
+      { dispatch: true },
+    );
+    smtp = await startSmtpServer();
+  });
+  afterAll(async () => {
+    await t.close();
+    await smtp.close();
+  });
+
+  const tenantWithWebhook = async (url: string) => {
+    const tenant = await t.createTenantWithKey();
+    await createSmtpAccount(t, tenant.key, smtp);
+    const res = await t.request("POST", "/v1/webhooks", { key: tenant.key, json: { url } });
+    expect(res.status).toBe(201);
+    return tenant;
+  };
+
+  it("delivers tenant B's events at once while tenant A's hanging receiver holds every webhook slot", async () => {
+    const hanging = startWebhookReceiver(() => "hang");
+    const prompt = startWebhookReceiver();
+    try {
+      const a = await tenantWithWebhook(hanging.url);
+      const res = await t.request("POST", "/v1/emails/batch", {
+        key: a.key,
+        json: { emails: Array.from({ length: 40 }, () => anEmail()) },
+      });
+      expect(res.status).toBe(202);
+      // Every one of the 20 slots waits on A's receiver (which answers after the 30 s timeout).
+      await hanging.waitFor(20, undefined, 5_000);
+
+      const b = await tenantWithWebhook(prompt.url);
+      const started = Date.now();
+      await sendEmail(t, b.key);
+      await prompt.waitFor(1, undefined, 10_000);
+      expect(Date.now() - started).toBeLessThan(2_000);
+    } finally {
+      await prompt.close();
+      await hanging.close();
+    }
   }, 20_000);
 });
