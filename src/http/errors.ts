@@ -6,13 +6,16 @@ import { databaseErrorAsProblem } from "../db/errors";
 import { type ErrorCode, PosthornError } from "../errors";
 import type { Logger } from "../logger";
 import type { AppEnv } from "./env";
+import { loggablePath } from "./middleware/request-log";
 
 const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   validation_failed: 422,
+  template_render_limit: 422,
   malformed_json: 400,
   bad_request: 400,
   unauthorized: 401,
   forbidden: 403,
+  insufficient_scope: 403,
   not_found: 404,
   route_not_found: 404,
   method_not_allowed: 405,
@@ -27,10 +30,12 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
 
 const TITLE: Record<ErrorCode, string> = {
   validation_failed: "Validation failed",
+  template_render_limit: "Template render limit reached",
   malformed_json: "Malformed JSON",
   bad_request: "Bad request",
   unauthorized: "Unauthorized",
   forbidden: "Forbidden",
+  insufficient_scope: "Insufficient scope",
   not_found: "Not found",
   route_not_found: "No such route",
   method_not_allowed: "Method not allowed",
@@ -67,6 +72,7 @@ export function problemResponse(c: Context<AppEnv>, error: PosthornError): Respo
     instance: c.req.path,
     code: error.code,
     request_id: c.get("requestId"),
+    ...error.extra.members,
     ...(issues?.length ? { field: issues[0]?.field, errors: issues } : {}),
   };
   const headers: Record<string, string> = { "Content-Type": "application/problem+json", ...error.extra.headers };
@@ -82,10 +88,10 @@ export function errorHandler(log: Logger) {
     const fromDatabase = databaseErrorAsProblem(err);
     if (fromDatabase) {
       if (fromDatabase.code === "unavailable")
-        (c.get("log") ?? log).warn("database unavailable", { err, path: c.req.path });
+        (c.get("log") ?? log).warn("database unavailable", { err, path: loggablePath(c.req.path) });
       return problemResponse(c, fromDatabase);
     }
-    (c.get("log") ?? log).error("unhandled error", { err, path: c.req.path });
+    (c.get("log") ?? log).error("unhandled error", { err, path: loggablePath(c.req.path) });
     return problemResponse(
       c,
       new PosthornError("internal", "Something went wrong on our side; the request id helps find it in the logs."),
