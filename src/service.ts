@@ -13,6 +13,7 @@ import { largestRequestBody } from "./http/middleware/body-limit";
 import { METRICS_REFUSED_HINT, metricsAccess } from "./http/routes/metrics";
 import type { Logger } from "./logger";
 import { Metrics } from "./metrics";
+import { startInstance } from "./queue/instances";
 import { QueueSignals } from "./queue/signals";
 import { WriteBatcher } from "./queue/write-batcher";
 import { Scheduler, schedulePruneAttachments, schedulePruneIdempotencyKeys, scheduleQueueJobs } from "./scheduler";
@@ -67,7 +68,23 @@ export async function startService(config: Config, log: Logger): Promise<Running
     events: new EmailEvents(metrics, db.dialect),
   };
   const app = createApp(deps);
-  const dispatcher = new Dispatcher(deps);
+  // Before anything claims: one sending server per SQLite file, and what a dead predecessor
+  // held is taken back now rather than when its leases run out.
+  let instance: Awaited<ReturnType<typeof startInstance>>;
+  try {
+    instance = await startInstance({
+      db,
+      batcher: deps.batcher,
+      log,
+      sqlitePath: sqlitePath(config),
+      dataDir: config.dataDir,
+    });
+  } catch (err) {
+    await deps.batcher.drain();
+    await db.close();
+    throw err;
+  }
+  const dispatcher = new Dispatcher(deps, { leaseTokenPrefix: instance.leaseTokenPrefix });
   const webhookDispatcher = new WebhookDispatcher(deps);
   deps.events.onWebhooksQueued(() => webhookDispatcher.nudge());
   const scheduler = new Scheduler(db, log.child({ component: "scheduler" }));
@@ -93,6 +110,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
     await dispatcher.stop(0);
     await webhookDispatcher.stop(0);
     await scheduler.stop();
+    await instance.stop();
     await db.close();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE") {
@@ -133,6 +151,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       await webhookDispatcher.stop();
       await scheduler.stop();
       await deps.batcher.drain();
+      await instance.stop();
       await db.close();
     },
   };

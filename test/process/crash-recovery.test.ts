@@ -2,11 +2,12 @@
 // delivered after a restart; duplicates are possible only for sends in flight at the kill.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { SENDING_ENV } from "../helpers/app";
+import { compiledBinary } from "../helpers/binary";
 import { TEST_DIALECT, type TempDatabase, tempDatabase } from "../helpers/db";
 import { deliveryCounts, emailIdOf, reportFigures } from "../helpers/figures";
 import { httpClient } from "../helpers/http-client";
 import { addSinkAccount, tenantWithKey } from "../helpers/process-fixtures";
-import { startServeProcess } from "../helpers/serve-process";
+import { type ServeProcess, startServeProcess } from "../helpers/serve-process";
 import { startSmtpServer, type TestSmtpServer } from "../helpers/smtp-server";
 
 const EMAILS = 80;
@@ -109,4 +110,143 @@ describe(`a server process that dies (${TEST_DIALECT})`, () => {
     },
     { timeout: 30_000 },
   );
+});
+
+describe(`a restart after SIGKILL (${TEST_DIALECT})`, () => {
+  const IN_FLIGHT = 6;
+  // Leases and SMTP timeouts at their defaults' scale: the dead server's mail must come back
+  // long before its leases would run out.
+  const LEASE_MS = 60_000;
+  const longLeaseEnv = (temp: TempDatabase) => ({
+    ...temp.env,
+    ...SENDING_ENV,
+    POSTHORN_LEASE: `${LEASE_MS / 1000}s`,
+    POSTHORN_SMTP_TIMEOUT: "60s",
+    POSTHORN_DISPATCH_CONCURRENCY: "8",
+  });
+  let temp: TempDatabase;
+  let smtp: TestSmtpServer;
+  let key: string;
+  const running: ServeProcess[] = [];
+  const serve = async (env: Record<string, string>) => {
+    const p = await startServeProcess(env, { binary: await compiledBinary() });
+    running.push(p);
+    return p;
+  };
+  beforeAll(async () => {
+    temp = await tempDatabase();
+    // Never greets: every claimed email hangs in flight, and none was ever answered 250.
+    smtp = await startSmtpServer({ script: { greeting: "timeout" } });
+    ({ key } = await tenantWithKey(temp, "restart"));
+  });
+  afterAll(async () => {
+    for (const p of running) p.kill("SIGKILL");
+    await Promise.all(running.map((p) => p.exited));
+    await smtp.close();
+    await temp.cleanup();
+  });
+
+  const leased = (ids: string[]) =>
+    temp.db.kysely.selectFrom("emails").select(["id", "status", "lease_token"]).where("id", "in", ids).execute();
+  async function untilAll(ids: string[], status: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const rows = await leased(ids);
+      if (rows.length === ids.length && rows.every((r) => r.status === status)) return;
+      if (Date.now() > deadline) throw new Error(`not all ${status}: ${JSON.stringify(rows)}`);
+      await Bun.sleep(50);
+    }
+  }
+  async function mailInFlight(url: string): Promise<string[]> {
+    const api = httpClient(url, key);
+    const ids: string[] = [];
+    for (let i = 0; i < IN_FLIGHT; i++) {
+      const res = await api.call("POST", "/v1/emails", { to: [`k${i}@example.com`], subject: "k", text: "x" });
+      expect(res.status).toBe(202);
+      ids.push(((await res.json()) as { id: string }).id);
+    }
+    await untilAll(ids, "sending", 10_000);
+    return ids;
+  }
+
+  it(
+    "sends what the dead server had in flight at once, exactly once, instead of after its leases run out",
+    async () => {
+      const env = longLeaseEnv(temp);
+      const first = await serve(env);
+      await addSinkAccount(first.url, key, smtp);
+      const ids = await mailInFlight(first.url);
+      first.kill("SIGKILL");
+      await first.exited;
+      smtp.setScript({});
+
+      const restartedAt = Date.now();
+      const second = await serve(env);
+      await untilAll(ids, "sent", LEASE_MS / 2);
+      const tookMs = Date.now() - restartedAt;
+      // Seconds on a loaded machine, against the 60 s the leases had left.
+      expect(tookMs).toBeLessThan(15_000);
+      expect(
+        second.logs.some(
+          (l) =>
+            l.msg === "took back the emails a stopped server had in flight" ||
+            l.msg === "took back the emails a stopped predecessor had in flight",
+        ),
+      ).toBe(true);
+      // The dead server never got a 250 for these: each arrives exactly once.
+      const { counts, duplicates } = deliveryCounts(smtp.messages.map((m) => emailIdOf(m.rawText)));
+      expect(ids.map((id) => counts.get(id) ?? 0)).toEqual(ids.map(() => 1));
+      expect(duplicates).toBe(0);
+      reportFigures(`restart after SIGKILL takes back in-flight mail (${TEST_DIALECT})`, {
+        in_flight_at_kill: IN_FLIGHT,
+        lease_ms: LEASE_MS,
+        sent_after_restart_ms: tookMs,
+        duplicates,
+      });
+      second.kill("SIGTERM");
+      expect(await second.exited).toBe(0);
+    },
+    { timeout: 60_000 },
+  );
+
+  if (TEST_DIALECT === "sqlite")
+    it(
+      "refuses a second server on the same SQLite file, which goes on sending through the first",
+      async () => {
+        smtp.setScript({});
+        const env = longLeaseEnv(temp);
+        const first = await serve(env);
+        await expect(serve(env)).rejects.toThrow(/another posthorn server is running on .*posthorn\.db/);
+        const api = httpClient(first.url, key);
+        const res = await api.call("POST", "/v1/emails", { to: ["after@example.com"], subject: "a", text: "x" });
+        const { id } = (await res.json()) as { id: string };
+        await untilAll([id], "sent", 10_000);
+        first.kill("SIGTERM");
+        expect(await first.exited).toBe(0);
+      },
+      { timeout: 30_000 },
+    );
+
+  if (TEST_DIALECT === "postgres")
+    it(
+      "never takes back the mail of a live instance that shares its identity",
+      async () => {
+        smtp.setScript({ greeting: "timeout" });
+        const env = longLeaseEnv(temp);
+        const first = await serve(env);
+        const ids = await mailInFlight(first.url);
+        const before = await leased(ids);
+        // Same host and data directory: the identity lock is the first one's, so nothing is taken.
+        const second = await serve(env);
+        await Bun.sleep(500);
+        expect(await leased(ids)).toEqual(before);
+        expect(
+          second.logs.some((l) => l.msg === "another live instance has this identity (same host and data directory)"),
+        ).toBe(true);
+        smtp.setScript({});
+        for (const p of [first, second]) p.kill("SIGKILL");
+        await Promise.all([first.exited, second.exited]);
+      },
+      { timeout: 30_000 },
+    );
 });

@@ -1,0 +1,240 @@
+// Who holds the leases: each start of a sending server is an instance with a fresh id, and
+// every lease token it hands out begins with that id. A start takes back at once what a dead
+// predecessor held, instead of leaving its mail until the leases run out.
+//
+// SQLite: one sending server per database file, held by an exclusive lock on a file beside it
+// (a second bun:sqlite connection in an open EXCLUSIVE transaction; the OS drops the lock when
+// the process dies, however it dies). A server that gets the lock knows every 'sending' lease
+// in the file belongs to a dead process; a second server on the file does not start.
+//
+// Postgres: instances share the database. Identity (host and data directory) is what a restart
+// keeps; a session advisory lock on it, held for the process lifetime on a reserved connection
+// (Postgres drops it when the connection goes), makes sure no live instance has it. A start
+// that gets the lock takes back the leases of earlier instances of that identity; heartbeats
+// let any instance take back the leases of one that stopped answering for INSTANCE_STALE_MS.
+//
+// Fencing is unchanged: taking back clears the token, so a zombie's writes match no row, and
+// every claim still gets a fresh token.
+import { Database as BunDatabase } from "bun:sqlite";
+import { closeSync, openSync } from "node:fs";
+import { hostname } from "node:os";
+import { sql } from "kysely";
+import type { Db } from "../db/database";
+import { randomChars } from "../ids";
+import type { Logger } from "../logger";
+import type { WriteBatcher } from "./write-batcher";
+
+/** How often an instance says it is alive (Postgres). */
+export const INSTANCE_HEARTBEAT_MS = 5_000;
+/**
+ * An instance whose heartbeat is this old is taken for dead and its leases are taken back
+ * (Postgres). Well above the heartbeat, so a busy instance is not taken for dead; leases
+ * shorter than this run out first anyway.
+ */
+export const INSTANCE_STALE_MS = 30_000;
+/** First key of the identity advisory lock: "PHIN" in ASCII (the scheduler's is "PHSC"). */
+export const INSTANCE_LOCK_CLASS = 0x5048494e;
+
+export interface Instance {
+  id: string;
+  /** Every lease token this instance hands out starts with this. */
+  leaseTokenPrefix: string;
+  /** Lets go of the instance's lock and row (its leases were handed back by the dispatcher). */
+  stop(): Promise<void>;
+}
+
+export interface InstanceOptions {
+  db: Db;
+  batcher: WriteBatcher;
+  log: Logger;
+  /** The SQLite database file (SQLite only): its lock file sits beside it. */
+  sqlitePath: string;
+  /** Absolute data directory: with the host name, the identity a restart keeps (Postgres). */
+  dataDir: string;
+}
+
+/** Thrown when another server already sends from this SQLite file. */
+export class DatabaseInUseError extends Error {}
+
+const leasePrefixOf = (id: string) => `${id}.`;
+
+export async function startInstance(opts: InstanceOptions): Promise<Instance> {
+  const id = `in${randomChars(16)}`;
+  return opts.db.dialect === "postgres" ? startPostgresInstance(id, opts) : startSqliteInstance(id, opts);
+}
+
+async function startSqliteInstance(id: string, opts: InstanceOptions): Promise<Instance> {
+  const lockPath = `${opts.sqlitePath}.lock`;
+  // Created owner-only; SQLite would create it with the umask's mode.
+  closeSync(openSync(lockPath, "a", 0o600));
+  const lock = new BunDatabase(lockPath, { create: true });
+  try {
+    // No journal file: nothing is ever written, the transaction only holds the lock.
+    lock.run("PRAGMA journal_mode = MEMORY");
+    lock.run("BEGIN EXCLUSIVE");
+  } catch (err) {
+    lock.close();
+    if ((err as { code?: string }).code === "SQLITE_BUSY") {
+      throw new DatabaseInUseError(
+        `another posthorn server is running on ${opts.sqlitePath} (it holds ${lockPath}): one server per SQLite file; use Postgres (DATABASE_URL) to run several`,
+      );
+    }
+    throw err;
+  }
+  // Nobody else can send from this file: whatever is leased was leased by a process now dead.
+  const taken = await takeBackLeases(opts.batcher, null);
+  if (taken > 0) opts.log.warn("took back the emails a stopped server had in flight", { count: taken });
+  return {
+    id,
+    leaseTokenPrefix: leasePrefixOf(id),
+    stop: async () => {
+      lock.run("ROLLBACK");
+      lock.close();
+    },
+  };
+}
+
+async function startPostgresInstance(id: string, opts: InstanceOptions): Promise<Instance> {
+  const { db, batcher, log } = opts;
+  const pg = db.pg!;
+  const identity = `${hostname()}:${opts.dataDir}`;
+  let reserved: Awaited<ReturnType<typeof pg.reserve>> | undefined;
+  /** Holds the identity lock on a connection of its own; false when a live instance has it. */
+  const takeIdentityLock = async (): Promise<boolean> => {
+    reserved ??= await pg.reserve();
+    const rows = await reserved`
+      select pg_try_advisory_lock(${INSTANCE_LOCK_CLASS}::integer, hashtext(current_schema() || '/' || ${identity})) as locked`;
+    return rows[0]?.locked === true;
+  };
+  let ownsIdentity = false;
+  try {
+    ownsIdentity = await takeIdentityLock();
+  } catch (err) {
+    log.warn("could not take this instance's identity lock; dead instances' mail comes back by heartbeat", { err });
+  }
+
+  const now = Date.now();
+  if (ownsIdentity) {
+    const predecessors = await db.kysely
+      .selectFrom("instances")
+      .select("id")
+      .where("identity", "=", identity)
+      .where("id", "<>", id)
+      .execute();
+    for (const p of predecessors) {
+      const taken = await takeBackFrom(batcher, p.id);
+      if (taken > 0)
+        log.warn("took back the emails a stopped predecessor had in flight", { instance: p.id, count: taken });
+    }
+  } else {
+    log.warn("another live instance has this identity (same host and data directory)", {
+      identity,
+      hint: "give each instance its own data directory so a restart takes back its mail at once",
+    });
+  }
+  await db.kysely
+    .insertInto("instances")
+    .values({ id, identity, host: hostname(), pid: process.pid, started_at: now, heartbeat_at: now })
+    .execute();
+
+  /** Since when this instance's heartbeats have been succeeding without a miss. */
+  let aliveSince = now;
+  let beating: Promise<void> | undefined;
+  const heartbeat = async () => {
+    const at = Date.now();
+    try {
+      const r = await db.kysely
+        .updateTable("instances")
+        .set({ heartbeat_at: at })
+        .where("id", "=", id)
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 0) {
+        // Taken for dead by another instance (its leases are gone): say so, and be counted again.
+        log.warn("this instance was taken for dead; its in-flight emails were taken back", { instance: id });
+        await db.kysely
+          .insertInto("instances")
+          .values({ id, identity, host: hostname(), pid: process.pid, started_at: at, heartbeat_at: at })
+          .execute();
+      }
+      // The identity lock went with a dropped connection: take it again.
+      if (ownsIdentity === false || reserved === undefined) ownsIdentity = await takeIdentityLock().catch(() => false);
+      // Judge others only after being connected for a whole stale period: after a database
+      // outage every heartbeat is old, the live instances' too.
+      if (at - aliveSince >= INSTANCE_STALE_MS) await takeBackFromStale(at);
+    } catch (err) {
+      aliveSince = Date.now();
+      if (reserved) {
+        reserved.release();
+        reserved = undefined;
+        ownsIdentity = false;
+      }
+      log.error("instance heartbeat failed", { err });
+    }
+  };
+  const takeBackFromStale = async (at: number) => {
+    const stale = await db.kysely
+      .selectFrom("instances")
+      .select("id")
+      .where("heartbeat_at", "<", at - INSTANCE_STALE_MS)
+      .where("id", "<>", id)
+      .execute();
+    for (const s of stale) {
+      const taken = await takeBackFrom(batcher, s.id);
+      if (taken > 0)
+        log.warn("took back the emails of an instance that stopped answering", { instance: s.id, count: taken });
+    }
+  };
+  const timer = setInterval(() => {
+    beating ??= heartbeat().finally(() => {
+      beating = undefined;
+    });
+  }, INSTANCE_HEARTBEAT_MS);
+  timer.unref();
+
+  return {
+    id,
+    leaseTokenPrefix: leasePrefixOf(id),
+    stop: async () => {
+      clearInterval(timer);
+      await beating;
+      try {
+        await db.kysely.deleteFrom("instances").where("id", "=", id).execute();
+        if (reserved && ownsIdentity) await reserved`select pg_advisory_unlock_all()`;
+      } catch (err) {
+        log.warn("could not remove this instance's row", { err });
+      } finally {
+        reserved?.release();
+      }
+    },
+  };
+}
+
+/** An instance's leases back in the queue, due now, and its row gone. */
+async function takeBackFrom(batcher: WriteBatcher, instanceId: string): Promise<number> {
+  const taken = await takeBackLeases(batcher, instanceId);
+  await batcher.write((trx) => trx.deleteFrom("instances").where("id", "=", instanceId).execute());
+  return taken;
+}
+
+/**
+ * Emails leased by `instanceId` (every leased email when null) go back to the queue, due now.
+ * The token is cleared: whoever held it can no longer finish or extend them.
+ */
+export async function takeBackLeases(
+  batcher: WriteBatcher,
+  instanceId: string | null,
+  now = Date.now(),
+): Promise<number> {
+  const r = await batcher.write((trx) => {
+    let q = trx
+      .updateTable("emails")
+      .set({ status: "queued", lease_token: null, lease_until: null, run_at: now, updated_at: now })
+      .where("status", "=", "sending");
+    if (instanceId !== null) {
+      const prefix = leasePrefixOf(instanceId);
+      q = q.where(sql<string>`substr(lease_token, 1, ${prefix.length})`, "=", prefix);
+    }
+    return q.executeTakeFirst();
+  });
+  return Number(r.numUpdatedRows);
+}
