@@ -2,7 +2,8 @@
 // reused across sends, rebuilt when the account changes, closed on shutdown. Used as it is on
 // the main thread (POSTHORN_SEND_THREADS=0) and inside each send thread (send-thread.ts).
 import nodemailer, { type SendMailOptions, type Transporter } from "nodemailer";
-import { type SendableAccount, type TransportSettings, transportOptions } from "../smtp-accounts/sending";
+import { type DialSettings, dialOptions, withoutForeignGreeting } from "../smtp-accounts/dial";
+import type { SendableAccount } from "../smtp-accounts/sending";
 
 /** What an SMTP server said to a message it took (nodemailer's SentMessageInfo, the parts we read). */
 export interface SmtpReply {
@@ -22,11 +23,16 @@ export interface SmtpSender {
 export class SmtpAccountPool implements SmtpSender {
   readonly #pools = new Map<string, { version: string; transport: Transporter }>();
 
-  constructor(private readonly settings: TransportSettings) {}
+  constructor(private readonly settings: DialSettings) {}
 
   // async: a transport that cannot be built (an account whose password cannot be opened) rejects like a failed send.
   async send(account: SendableAccount, message: SendMailOptions): Promise<SmtpReply> {
-    return this.transportFor(account).sendMail(message);
+    try {
+      return await this.transportFor(account).sendMail(message);
+    } catch (err) {
+      // Stored as the attempt's error and shown in the API: a non-SMTP server's banner is not.
+      throw withoutForeignGreeting(err, account);
+    }
   }
 
   transportFor(account: SendableAccount): Transporter {
@@ -36,7 +42,7 @@ export class SmtpAccountPool implements SmtpSender {
     if (current && current.version === version) return current.transport;
     current?.transport.close();
     const transport = nodemailer.createTransport({
-      ...transportOptions(account, this.settings),
+      ...dialOptions(account, this.settings),
       pool: true,
       maxConnections: account.max_connections,
       maxMessages: Number.POSITIVE_INFINITY,

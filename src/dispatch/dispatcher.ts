@@ -76,7 +76,11 @@ export class Dispatcher {
       listSendableAccounts(deps.db, deps.secrets, tenantId),
     );
     this.#finishTogether = finishClaimsTogether(deps.db.kysely, deps.events);
-    const smtp = { timeoutMs: deps.config.smtpTimeoutMs, tlsRejectUnauthorized: deps.config.smtpTlsRejectUnauthorized };
+    const smtp = {
+      timeoutMs: deps.config.smtpTimeoutMs,
+      tlsRejectUnauthorized: deps.config.smtpTlsRejectUnauthorized,
+      allowPrivate: deps.config.smtpAllowPrivate,
+    };
     this.#sender =
       deps.config.sendThreads > 0
         ? new SmtpSendThreads(deps.config.sendThreads, smtp, this.#log)

@@ -5,13 +5,14 @@
 //
 // This file is an entry point of its own: `bun run build` compiles it into the binary.
 import type { SendMailOptions } from "nodemailer";
-import type { SendableAccount, TransportSettings } from "../smtp-accounts/sending";
+import type { DialSettings } from "../smtp-accounts/dial";
+import type { SendableAccount } from "../smtp-accounts/sending";
 import { SmtpAccountPool } from "./account-pool";
 
 declare const self: Worker;
 
 export type ToSendThread =
-  | { kind: "init"; settings: TransportSettings }
+  | { kind: "init"; settings: DialSettings }
   | { kind: "send"; id: number; account: SendableAccount; message: SendMailOptions }
   | { kind: "close" };
 

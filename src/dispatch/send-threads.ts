@@ -10,7 +10,8 @@
 // blamed on the account) and is replaced.
 import type { SendMailOptions } from "nodemailer";
 import type { Logger } from "../logger";
-import type { SendableAccount, TransportSettings } from "../smtp-accounts/sending";
+import type { DialSettings } from "../smtp-accounts/dial";
+import type { SendableAccount } from "../smtp-accounts/sending";
 import { SmtpAccountPool, type SmtpReply, type SmtpSender } from "./account-pool";
 import type { FromSendThread, SmtpErrorFields, ToSendThread } from "./send-thread";
 
@@ -48,7 +49,7 @@ class SendThread {
 
   constructor(
     private readonly entry: string,
-    private readonly settings: TransportSettings,
+    private readonly settings: DialSettings,
     private readonly onLost: (thread: SendThread, why: string) => void,
     private readonly onAnswered: (thread: SendThread, accountId: string) => void,
   ) {
@@ -121,7 +122,7 @@ export class SmtpSendThreads implements SmtpSender {
   /** `entry`: the thread's code; only tests pass another (one that cannot start). */
   constructor(
     count: number,
-    settings: TransportSettings,
+    settings: DialSettings,
     private readonly log: Logger,
     entry = SEND_THREAD_ENTRY,
   ) {

@@ -7,11 +7,13 @@ import type { SmtpSecurity } from "../db/schema";
 import { notFound, validationFailed } from "../errors";
 import { newId } from "../ids";
 import { asciiMailDomain } from "../mail/address";
+import type { AddressPolicy } from "../net";
 import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from "../pagination";
 import { dayWindowStart, hourWindowStart } from "../scheduler/windows";
 import { parseOrThrow } from "../validation";
 import { dkimColumns } from "./dkim";
 import { type AttemptSample, accountHealth, countInWindow, type SmtpAccountHealth } from "./health";
+import { refuseBlockedHost } from "./host-guard";
 import {
   type CreateSmtpAccountInput,
   CreateSmtpAccountSchema,
@@ -71,6 +73,8 @@ export interface SmtpAccount {
 export interface SmtpAccountsDeps {
   db: Db;
   secrets: SecretBox;
+  /** Which hosts an account may point at (POSTHORN_SMTP_ALLOW_PRIVATE): checked when host is written. */
+  hostPolicy: AddressPolicy;
   /** Called after a change is committed: wakes the dispatcher (held mail may now go, pools may be stale). */
   onChange?: (tenantId: string) => void;
   /** The clock (ms); tests move it. */
@@ -139,6 +143,7 @@ export async function createSmtpAccount(
   input: CreateSmtpAccountInput,
 ): Promise<SmtpAccount> {
   const f = parseOrThrow(CreateSmtpAccountSchema, input);
+  await refuseBlockedHost(f.host, deps.hostPolicy);
   const username = f.username ?? null;
   const password = f.password ?? null;
   checkCredentials(username, password !== null, true);
@@ -222,6 +227,7 @@ export async function updateSmtpAccount(
   patch: UpdateSmtpAccountInput,
 ): Promise<SmtpAccount> {
   const f = parseOrThrow(UpdateSmtpAccountSchema, patch);
+  if (f.host !== undefined) await refuseBlockedHost(f.host, deps.hostPolicy);
   const now = deps.now?.() ?? Date.now();
   const updated = await deps.db.kysely.transaction().execute(async (trx) => {
     if (f.is_default) await lockTenantDefaults(deps.db, trx, tenantId);

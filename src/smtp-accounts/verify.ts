@@ -1,9 +1,11 @@
 // The account check behind POST /v1/smtp-accounts/{id}/test: a real connection, TLS and AUTH
-// with nodemailer's verify(), answered within a bound, reporting the server's own words.
+// with nodemailer's verify(), answered within a bound, reporting the server's own words (but
+// never the banner of a server that is not an SMTP server: /test must not be a port scanner).
 import nodemailer from "nodemailer";
 import type { SecretBox } from "../crypto/secret-box";
 import type { Db } from "../db/database";
-import { loadSendableAccount, SealedPasswordError, type SendableAccount, transportOptions } from "./sending";
+import { type DialSettings, dialOptions, withoutForeignGreeting } from "./dial";
+import { loadSendableAccount, SealedPasswordError, type SendableAccount } from "./sending";
 
 export type SmtpCheckResult =
   | { ok: true; duration_ms: number }
@@ -20,11 +22,11 @@ export type SmtpCheckResult =
       duration_ms: number;
     };
 
-export interface SmtpCheckSettings {
-  /** The whole check, from dialling to the end of AUTH, ends within this. */
-  timeoutMs: number;
-  tlsRejectUnauthorized: boolean;
-}
+/**
+ * As a send dials (the host checked and pinned, unless private hosts are allowed); timeoutMs
+ * bounds the whole check, from resolving the host to the end of AUTH.
+ */
+export type SmtpCheckSettings = DialSettings;
 
 interface SmtpFailure {
   code?: string;
@@ -42,7 +44,7 @@ export async function checkSmtpConnection(
 ): Promise<SmtpCheckResult> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
-  const transport = nodemailer.createTransport(transportOptions(account, settings));
+  const transport = nodemailer.createTransport(dialOptions(account, settings));
   let timer: ReturnType<typeof setTimeout> | undefined;
   // nodemailer's timeouts bound each phase; this bounds their sum.
   const deadline = new Promise<typeof TIMED_OUT>((resolve) => {
@@ -56,7 +58,7 @@ export async function checkSmtpConnection(
     }
     return { ok: true, duration_ms: elapsed() };
   } catch (err) {
-    const e = err as SmtpFailure;
+    const e = withoutForeignGreeting(err as SmtpFailure, account);
     return {
       ok: false,
       error: {

@@ -46,7 +46,7 @@ describe("a send thread that fails", () => {
     const logged: string[] = [];
     const threads = new SmtpSendThreads(
       1,
-      { timeoutMs: 2000, tlsRejectUnauthorized: false },
+      { timeoutMs: 2000, tlsRejectUnauthorized: false, allowPrivate: true },
       createLogger("error", (l) => logged.push(l)),
     );
     const account = plainAccount(smtp, "sa_test", 1);
@@ -77,7 +77,7 @@ describe("a send thread that cannot start", () => {
     const missing = new URL("./no-such-send-thread.ts", import.meta.url).href;
     const threads = new SmtpSendThreads(
       2,
-      { timeoutMs: 2000, tlsRejectUnauthorized: false },
+      { timeoutMs: 2000, tlsRejectUnauthorized: false, allowPrivate: true },
       createLogger("error", (l) => logged.push(l)),
       missing,
     );

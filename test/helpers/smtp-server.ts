@@ -64,6 +64,8 @@ export interface SmtpServerOptions {
   /** Require AUTH PLAIN/LOGIN with exactly these credentials; anything else gets 535. */
   auth?: { user: string; pass: string };
   script?: SmtpScript;
+  /** Another loopback address to listen on (127.0.0.1 by default), e.g. one a test's resolver answers with. */
+  host?: string;
 }
 
 export interface TestSmtpServer {
@@ -221,7 +223,7 @@ export async function startSmtpServer(opts: SmtpServerOptions = {}): Promise<Tes
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, HOST, () => {
+    server.listen(0, opts.host ?? HOST, () => {
       server.off("error", reject);
       resolve();
     });
@@ -231,7 +233,7 @@ export async function startSmtpServer(opts: SmtpServerOptions = {}): Promise<Tes
   const port = (server.server.address() as AddressInfo).port;
 
   return {
-    host: HOST,
+    host: opts.host ?? HOST,
     port,
     messages,
     dropped,

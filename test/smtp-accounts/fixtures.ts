@@ -23,6 +23,8 @@ export async function accountsFixture(): Promise<AccountsFixture> {
   const deps: SmtpAccountsDeps = {
     db: temp.db,
     secrets: loadSecretBox(temp.config).box,
+    // As the test config: every test server is on 127.0.0.1 (host-guard.test.ts checks the refusal).
+    hostPolicy: { allowPrivate: true },
     onChange: (tenantId) => changes.push(tenantId),
   };
   const tenant = await createTenant(temp.db.kysely, { name: "Acme" });

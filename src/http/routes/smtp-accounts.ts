@@ -100,6 +100,7 @@ export function smtpAccountsApi(deps: AppDeps) {
   const accounts: SmtpAccountsDeps = {
     db,
     secrets: deps.secrets,
+    hostPolicy: { allowPrivate: deps.config.smtpAllowPrivate },
     onChange: (tenantId) => deps.signals.accountsChanged(tenantId),
   };
   const r = new Hono<AppEnv>();
@@ -192,6 +193,7 @@ export function smtpAccountsApi(deps: AppDeps) {
       const result = await testSmtpAccount(db, deps.secrets, tenantId, c.req.param("id"), {
         timeoutMs: deps.config.smtpTestTimeoutMs,
         tlsRejectUnauthorized: deps.config.smtpTlsRejectUnauthorized,
+        allowPrivate: deps.config.smtpAllowPrivate,
       });
       c.get("log").info("smtp account checked", {
         smtp_account_id: c.req.param("id"),
