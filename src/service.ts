@@ -134,6 +134,11 @@ export async function startService(config: Config, log: Logger): Promise<Running
     docs: `${url}/docs`,
     operator_api: config.adminKey ? "enabled" : "disabled (set POSTHORN_ADMIN_KEY)",
   });
+  if (config.smtpAllowPrivate) {
+    log.warn("SMTP accounts may point at private networks (POSTHORN_SMTP_ALLOW_PRIVATE=true)", {
+      hint: "loopback, the LAN and link-local addresses (169.254.169.254) are reachable through account hosts: allow it only for a relay on this network",
+    });
+  }
   if (metricsAccess(config) === "refused") {
     log.warn(`/metrics is refused: POSTHORN_METRICS_TOKEN is not set and the server listens on ${config.host}`, {
       hint: METRICS_REFUSED_HINT,
