@@ -1,6 +1,7 @@
 // Send threads: composing and SMTP run in worker threads, each with its share of every
 // account's connections; with POSTHORN_SEND_THREADS=0 the main thread sends.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import type { SendMailOptions } from "nodemailer";
 import { classifyFailure } from "../../src/dispatch/classify";
 import { connectionShares, SEND_THREAD_LOST, SmtpSendThreads } from "../../src/dispatch/send-threads";
 import { createLogger } from "../../src/logger";
@@ -52,9 +53,10 @@ describe("a send thread that fails", () => {
     const account = plainAccount(smtp, "sa_test", 1);
     try {
       expect((await threads.send(account, PLAIN_MESSAGE)).accepted).toEqual(["b@example.com"]);
-      // A message the thread cannot even read throws inside it, uncaught: the thread is lost.
-      const unreadable = { ...account, id: "sa_broken", host: undefined } as unknown as SendableAccount;
-      const lost = await threads.send(unreadable, PLAIN_MESSAGE).catch((e) => e);
+      // A message the thread cannot even read throws inside it, uncaught: the thread is lost. (A
+      // broken account no longer does: the pool's send rejects, as a failed send.)
+      const unreadable = undefined as unknown as SendMailOptions;
+      const lost = await threads.send({ ...account, id: "sa_broken" }, unreadable).catch((e) => e);
       expect(lost.code).toBe(SEND_THREAD_LOST);
       // Tried again later, and not held against the account's health.
       const classified = classifyFailure(["b@example.com"], lost);
