@@ -84,6 +84,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
     await db.close();
     throw err;
   }
+  let stopping = false;
   const dispatcher = new Dispatcher(deps, { leaseTokenPrefix: instance.leaseTokenPrefix });
   const webhookDispatcher = new WebhookDispatcher(deps);
   deps.events.onWebhooksQueued(() => webhookDispatcher.nudge());
@@ -97,7 +98,13 @@ export async function startService(config: Config, log: Logger): Promise<Running
   let server: ReturnType<typeof Bun.serve>;
   try {
     scheduler.start();
-    dispatcher.start();
+    // A second server on one SQLite file starts sending only once the first has stopped.
+    void instance.maySend.then(
+      () => {
+        if (!stopping) dispatcher.start();
+      },
+      (err) => log.error("waiting to send failed; this server does not send", { err }),
+    );
     webhookDispatcher.start();
     server = Bun.serve({
       port: config.port,
@@ -107,6 +114,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       maxRequestBodySize: largestRequestBody(config) + 1024 * 1024,
     });
   } catch (err) {
+    stopping = true;
     await dispatcher.stop(0);
     await webhookDispatcher.stop(0);
     await scheduler.stop();
@@ -151,6 +159,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
     dispatcher,
     /** Reverse order of start: no new requests, no new claims, in-flight sends finish or go back, then the database. */
     stop: async () => {
+      stopping = true;
       await server.stop();
       await dispatcher.stop();
       await webhookDispatcher.stop();

@@ -5,7 +5,8 @@
 // SQLite: one sending server per database file, held by an exclusive lock on a file beside it
 // (a second bun:sqlite connection in an open EXCLUSIVE transaction; the OS drops the lock when
 // the process dies, however it dies). A server that gets the lock knows every 'sending' lease
-// in the file belongs to a dead process; a second server on the file does not start.
+// in the file belongs to a dead process. A second server on the file serves the API but does
+// not send: it waits for the lock, and takes over when the first stops or dies.
 //
 // Postgres: instances share the database. Identity (host and data directory) is what a restart
 // keeps; a session advisory lock on it, held for the process lifetime on a reserved connection
@@ -39,6 +40,11 @@ export interface Instance {
   id: string;
   /** Every lease token this instance hands out starts with this. */
   leaseTokenPrefix: string;
+  /**
+   * Resolves once this instance may claim and send: at once, except for a second server on one
+   * SQLite file, which waits for the first to stop (never, if this instance stops first).
+   */
+  maySend: Promise<void>;
   /** Lets go of the instance's lock and row (its leases were handed back by the dispatcher). */
   stop(): Promise<void>;
 }
@@ -53,8 +59,8 @@ export interface InstanceOptions {
   dataDir: string;
 }
 
-/** Thrown when another server already sends from this SQLite file. */
-export class DatabaseInUseError extends Error {}
+/** How often a second server on one SQLite file tries the lock again. */
+export const SQLITE_LOCK_RETRY_MS = 1_000;
 
 const leasePrefixOf = (id: string) => `${id}.`;
 
@@ -68,27 +74,56 @@ async function startSqliteInstance(id: string, opts: InstanceOptions): Promise<I
   // Created owner-only; SQLite would create it with the umask's mode.
   closeSync(openSync(lockPath, "a", 0o600));
   const lock = new BunDatabase(lockPath, { create: true });
-  try {
-    // No journal file: nothing is ever written, the transaction only holds the lock.
-    lock.run("PRAGMA journal_mode = MEMORY");
-    lock.run("BEGIN EXCLUSIVE");
-  } catch (err) {
-    lock.close();
-    if ((err as { code?: string }).code === "SQLITE_BUSY") {
-      throw new DatabaseInUseError(
-        `another posthorn server is running on ${opts.sqlitePath} (it holds ${lockPath}): one server per SQLite file; use Postgres (DATABASE_URL) to run several`,
-      );
+  // No journal file: nothing is ever written, the transaction only holds the lock.
+  const tryLock = (): boolean => {
+    try {
+      lock.run("PRAGMA journal_mode = MEMORY");
+      lock.run("BEGIN EXCLUSIVE");
+      return true;
+    } catch (err) {
+      if ((err as { code?: string }).code === "SQLITE_BUSY") return false;
+      throw err;
     }
-    throw err;
+  };
+  let locked = false;
+  let retry: ReturnType<typeof setInterval> | undefined;
+  /** Nobody else can send from this file: whatever is leased was leased by a process now dead. */
+  const takeOver = async () => {
+    locked = true;
+    const taken = await takeBackLeases(opts.batcher, null);
+    if (taken > 0) opts.log.warn("took back the emails a stopped server had in flight", { count: taken });
+  };
+  let maySend: Promise<void>;
+  if (tryLock()) maySend = takeOver();
+  else {
+    opts.log.warn(
+      "another posthorn server sends from this SQLite file: this one serves the API and sends once it stops",
+      {
+        database: opts.sqlitePath,
+        lock: lockPath,
+        hint: "run one server per SQLite file; use Postgres (DATABASE_URL) to run several",
+      },
+    );
+    maySend = new Promise<void>((resolve, reject) => {
+      retry = setInterval(() => {
+        try {
+          if (!tryLock()) return;
+          clearInterval(retry);
+          takeOver().then(resolve, reject);
+        } catch (err) {
+          clearInterval(retry);
+          reject(err);
+        }
+      }, SQLITE_LOCK_RETRY_MS);
+    });
   }
-  // Nobody else can send from this file: whatever is leased was leased by a process now dead.
-  const taken = await takeBackLeases(opts.batcher, null);
-  if (taken > 0) opts.log.warn("took back the emails a stopped server had in flight", { count: taken });
   return {
     id,
     leaseTokenPrefix: leasePrefixOf(id),
+    maySend,
     stop: async () => {
-      lock.run("ROLLBACK");
+      clearInterval(retry);
+      if (locked) lock.run("ROLLBACK");
       lock.close();
     },
   };
@@ -194,6 +229,7 @@ async function startPostgresInstance(id: string, opts: InstanceOptions): Promise
   return {
     id,
     leaseTokenPrefix: leasePrefixOf(id),
+    maySend: Promise.resolve(),
     stop: async () => {
       clearInterval(timer);
       await beating;
