@@ -3,6 +3,7 @@
 
 export type ErrorCode =
   | "validation_failed"
+  | "template_render_limit"
   | "malformed_json"
   | "bad_request"
   | "unauthorized"

@@ -17,6 +17,18 @@ import { completeBatchEmails, inBatch, type SendBatchRequest } from "./batch-req
 
 const insertBatchRow = reusableInsert("batches");
 
+/**
+ * The most text and html (UTF-8) the emails of one batch may carry together, as given or as their
+ * templates render them: `defaults.html` of 2 MB copied to 1,000 emails would otherwise be 2 GB
+ * in memory and in one transaction.
+ */
+export const MAX_BATCH_CONTENT_BYTES = 64 * 1024 * 1024;
+/** A batch gives the event loop a turn this often while it renders, so /health and other requests are served. */
+const YIELD_EVERY_MS = 10;
+
+const contentBytes = (c: { text: string | null; html: string | null }) =>
+  (c.text === null ? 0 : Buffer.byteLength(c.text, "utf8")) + (c.html === null ? 0 : Buffer.byteLength(c.html, "utf8"));
+
 export async function acceptBatch(
   deps: AcceptDeps,
   key: AuthenticatedKey,
@@ -52,10 +64,25 @@ export async function acceptBatch(
   const prepared: (PreparedEmail & { attachments: Awaited<ReturnType<typeof resolveContent>>["attachments"] })[] = [];
   const issues: FieldIssue[] = [];
   let tooLarge = false;
+  let renderLimit = false;
+  let totalBytes = 0;
+  let turnAt = performance.now();
   for (const [i, req] of requests.entries()) {
+    if (performance.now() - turnAt > YIELD_EVERY_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      turnAt = performance.now();
+    }
     try {
       const id = newId("em", now);
       const content = await resolveContent(deps, ctx, id, req);
+      totalBytes += contentBytes(content);
+      if (totalBytes > MAX_BATCH_CONTENT_BYTES) {
+        issues.push({
+          field: `emails[${i}]`,
+          message: `the emails up to this one carry more than ${MAX_BATCH_CONTENT_BYTES} bytes of text and html together, the most one batch may; send them in smaller batches`,
+        });
+        break;
+      }
       const email = prepareEmail({
         id,
         key,
@@ -71,12 +98,16 @@ export async function acceptBatch(
     } catch (err) {
       if (!(err instanceof PosthornError) || !err.extra.issues) throw err;
       tooLarge ||= err.code === "payload_too_large";
+      renderLimit ||= err.code === "template_render_limit";
       for (const issue of err.extra.issues) issues.push(inBatch(i, issue));
+      // The request's rendering budget is spent: every further email would be refused the same way.
+      if (ctx.render.steps <= 0) break;
     }
   }
   if (issues.length > 0) {
     const refused = validationError(issues);
-    throw tooLarge ? new PosthornError("payload_too_large", refused.message, refused.extra) : refused;
+    const code = tooLarge ? "payload_too_large" : renderLimit ? "template_render_limit" : undefined;
+    throw code ? new PosthornError(code, refused.message, refused.extra) : refused;
   }
 
   const body = {

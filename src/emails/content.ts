@@ -8,8 +8,10 @@ import type { Config } from "../config";
 import type { SecretBox } from "../crypto/secret-box";
 import type { Database } from "../db/schema";
 import { validationFailed } from "../errors";
+import { refuseOversizedContent } from "../mail/content-size";
 import {
   describeProblem,
+  RenderBudget,
   renderVersion,
   selectTemplateVersion,
   TemplateError,
@@ -20,7 +22,7 @@ import { MAX_SUBJECT_LENGTH, type SendEmailRequest } from "./send-request";
 
 export interface ContentDeps {
   db: { kysely: Kysely<Database> };
-  config: Pick<Config, "publicUrl" | "attachmentMaxBytes" | "attachmentMaxFiles">;
+  config: Pick<Config, "publicUrl" | "attachmentMaxBytes" | "attachmentMaxFiles" | "contentMaxBytes">;
   secrets: SecretBox;
 }
 
@@ -41,6 +43,8 @@ export interface ContentContext {
   templateVersion(templateId: string, version: number | undefined): Promise<TemplateVersionRow | undefined>;
   findAttachments: ReturnType<typeof attachmentFinder>;
   checkedInline: CheckedInline;
+  /** What rendering may cost this request (a batch shares it), and the largest part. */
+  render: RenderBudget;
 }
 
 export function contentContext(deps: ContentDeps, tenantId: string): ContentContext {
@@ -58,6 +62,7 @@ export function contentContext(deps: ContentDeps, tenantId: string): ContentCont
     },
     findAttachments: attachmentFinder(deps.db.kysely, tenantId),
     checkedInline: new Map(),
+    render: new RenderBudget(deps.config.contentMaxBytes),
   };
 }
 
@@ -74,10 +79,9 @@ function refuseNul<T extends { subject: string; text: string | null; html: strin
 
 async function renderedContent(ctx: ContentContext, req: SendEmailRequest) {
   if (req.template_id === undefined) {
+    const given = { subject: req.subject ?? "", text: req.text ?? null, html: req.html ?? null };
     return refuseNul({
-      subject: req.subject ?? "",
-      text: req.text ?? null,
-      html: req.html ?? null,
+      ...refuseOversizedContent(given, ctx.render.maxPartBytes),
       templateId: null,
       templateVersion: null,
     });
@@ -89,7 +93,7 @@ async function renderedContent(ctx: ContentContext, req: SendEmailRequest) {
       : validationFailed("template_id", "no such template");
   }
   try {
-    const r = renderVersion(version, req.variables ?? {}, req.strict ?? false);
+    const r = renderVersion(version, req.variables ?? {}, req.strict ?? false, ctx.render);
     if (r.subject.length > MAX_SUBJECT_LENGTH) {
       throw validationFailed("variables", `the rendered subject is longer than ${MAX_SUBJECT_LENGTH} characters`);
     }

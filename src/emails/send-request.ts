@@ -9,6 +9,7 @@ import {
   nameProblem,
   parseAddressString,
 } from "../mail/address";
+import { CONTENT_MAX_DOC } from "../mail/content-size";
 import { ContentFields, contentChoice } from "./content-fields";
 
 export const MAX_SUBJECT_LENGTH = 998; // RFC 5322 line limit
@@ -104,8 +105,8 @@ export const SendEmailFields = v.object({
       v.description("Subject line; non-ASCII is encoded for you. Required unless `template_id` is given."),
     ),
   ),
-  text: v.optional(v.pipe(v.string(), v.description("Plain-text body."))),
-  html: v.optional(v.pipe(v.string(), v.description("HTML body."))),
+  text: v.optional(v.pipe(v.string(), v.description(`Plain-text body. ${CONTENT_MAX_DOC}`))),
+  html: v.optional(v.pipe(v.string(), v.description(`HTML body. ${CONTENT_MAX_DOC}`))),
   headers: v.optional(
     v.pipe(
       v.record(v.pipe(v.string(), v.regex(HEADER_NAME, "is not a valid header name")), HeaderValue),

@@ -8,6 +8,7 @@ export {
   VariablesField,
   VersionField,
 } from "./input";
+export { MAX_RENDER_STEPS, MAX_REQUEST_RENDER_STEPS, RenderBudget } from "./render-budget";
 export { selectTemplateVersion, type TemplateVersionRow } from "./store";
 export {
   createTemplate,

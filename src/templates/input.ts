@@ -1,7 +1,14 @@
 // What a template is written with, and what rendering one takes. These schemas validate the
 // requests and document them; compiling (with line and column of a mistake) is the domain's check.
 import * as v from "valibot";
+import { CONTENT_MAX_DOC } from "../mail/content-size";
 import { MAX_STORED_INTEGER } from "../validation";
+import { MAX_BLOCK_DEPTH, MAX_TEMPLATE_EXPRESSIONS } from "./engine";
+import { MAX_RENDER_STEPS } from "./render-budget";
+
+const PART_LIMITS_DOC =
+  `At most ${MAX_TEMPLATE_EXPRESSIONS} \`{{…}}\` expressions and blocks, nested at most ${MAX_BLOCK_DEPTH} deep; ` +
+  "rendered, it must fit in the same size.";
 
 export const MAX_TEMPLATE_NAME = 200;
 export const MAX_SUBJECT_SOURCE = 2000;
@@ -28,12 +35,14 @@ const SubjectField = v.pipe(
 const HtmlField = v.pipe(
   v.string(),
   v.maxLength(MAX_BODY_SOURCE),
-  v.description("HTML part. `{{x}}` is HTML-escaped; `{{{x}}}` inserts trusted HTML as is."),
+  v.description(
+    `HTML part. \`{{x}}\` is HTML-escaped; \`{{{x}}}\` inserts trusted HTML as is. ${CONTENT_MAX_DOC} ${PART_LIMITS_DOC}`,
+  ),
 );
 const TextField = v.pipe(
   v.string(),
   v.maxLength(MAX_BODY_SOURCE),
-  v.description("Plain-text part. Never HTML-escaped."),
+  v.description(`Plain-text part. Never HTML-escaped. ${CONTENT_MAX_DOC} ${PART_LIMITS_DOC}`),
 );
 
 export const CreateTemplateSchema = v.pipe(
@@ -50,7 +59,10 @@ export const CreateTemplateSchema = v.pipe(
   v.title("CreateTemplate"),
   v.description(
     "Handlebars syntax. Helpers: if, unless, each, with, lookup. A template that does not compile is refused (422, " +
-      "with the part, line and column).",
+      "with the part, line and column). Rendering one email may take at most " +
+      `${MAX_RENDER_STEPS.toLocaleString("en")} steps (an iteration of a block, a branch, a value inserted) and ` +
+      "each part at most POSTHORN_CONTENT_MAX_BYTES; past either, the send or preview is refused with 422 " +
+      "`template_render_limit`.",
   ),
 );
 

@@ -5,9 +5,18 @@ import type { Kysely } from "kysely";
 import type { Database } from "../db/schema";
 import { type FieldIssue, notFound, PosthornError, validationFailed } from "../errors";
 import { newId } from "../ids";
+import { contentSizeProblem } from "../mail/content-size";
 import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from "../pagination";
-import { checkTemplateSource, describeProblem, renderTemplatePart, TemplateError, type TemplatePart } from "./engine";
+import {
+  checkTemplateSource,
+  describeProblem,
+  renderTemplatePart,
+  TemplateError,
+  TemplateLimitError,
+  type TemplatePart,
+} from "./engine";
 import type { CreateTemplateInput, UpdateTemplateInput } from "./input";
+import { MAX_RENDER_STEPS, RenderBudget } from "./render-budget";
 import {
   bumpCurrentVersion,
   deleteTemplateRow,
@@ -86,23 +95,37 @@ const toTemplate = (t: TemplateWithContent): Template => ({
   updated_at: iso(t.updated_at),
 });
 
-/** Every part must compile; all problems are reported at once, each naming its part, line and column. */
-function checkContent(content: { subject: string; html: string | null; text: string | null }): void {
+/**
+ * Every part must fit in an email (POSTHORN_CONTENT_MAX_BYTES) and compile; all problems are
+ * reported at once, each naming its part (and the line and column of a compile error).
+ */
+function checkContent(content: { subject: string; html: string | null; text: string | null }, maxBytes: number): void {
   const issues: FieldIssue[] = [];
   for (const part of ["subject", "html", "text"] as const) {
     const source = content[part];
     if (source === null) continue;
+    const tooLarge = contentSizeProblem(source, maxBytes);
+    if (tooLarge) {
+      issues.push({ field: part, message: `${part}: ${tooLarge}` });
+      continue;
+    }
     const problem = checkTemplateSource(part, source);
     if (problem) issues.push({ field: part, message: describeProblem(problem) });
   }
   if (issues.length > 0) {
-    throw new PosthornError("validation_failed", `The template does not compile: ${issues[0]!.message}`, { issues });
+    throw new PosthornError("validation_failed", `The template cannot be saved: ${issues[0]!.message}`, { issues });
   }
 }
 
-export async function createTemplate(db: Db, tenantId: string, input: CreateTemplateInput): Promise<Template> {
+/** `contentMaxBytes`: the largest html or text part (POSTHORN_CONTENT_MAX_BYTES). */
+export async function createTemplate(
+  db: Db,
+  tenantId: string,
+  input: CreateTemplateInput,
+  contentMaxBytes: number,
+): Promise<Template> {
   const content = { subject: input.subject, html: input.html ?? null, text: input.text ?? null };
-  checkContent(content);
+  checkContent(content, contentMaxBytes);
   const now = Date.now();
   const id = newId("tpl", now);
   await db.transaction().execute(async (trx) => {
@@ -137,6 +160,7 @@ export async function updateTemplate(
   tenantId: string,
   id: string,
   patch: UpdateTemplateInput,
+  contentMaxBytes: number,
 ): Promise<Template> {
   const changesContent = patch.subject !== undefined || patch.html !== undefined || patch.text !== undefined;
   const now = Date.now();
@@ -155,7 +179,7 @@ export async function updateTemplate(
       text: patch.text !== undefined ? patch.text : current.text,
     };
     if (content.html === null && content.text === null) throw validationFailed("html", "give html, text or both");
-    checkContent(content);
+    checkContent(content, contentMaxBytes);
     const version = await bumpCurrentVersion(trx, tenantId, id, { name: patch.name, now });
     if (version === undefined) throw notFound("template");
     await trx
@@ -210,22 +234,35 @@ function decodeVersionCursor(cursor: string | undefined): number | undefined {
 /** Subject lines are one header line: a variable holding a line break must not start a new header. */
 const oneLine = (s: string) => s.replace(/[\r\n]+/g, " ").trim();
 
-/** Renders a stored version with the variables; a problem (strict mode, bad data) is a TemplateError. */
+/**
+ * Renders a stored version with the variables, within the request's budget; a problem (strict
+ * mode, bad data) is a TemplateError, a render over its limits a 422 `template_render_limit`.
+ */
 export function renderVersion(
   v: TemplateVersionRow,
   variables: Record<string, unknown>,
   strict: boolean,
+  request: RenderBudget,
 ): RenderedContent {
   const key = `${v.template_id}:${v.version}`;
+  const budget = { request, email: { steps: MAX_RENDER_STEPS } };
   const render = (part: TemplatePart, source: string | null) =>
-    source === null ? null : renderTemplatePart(key, part, source, variables, strict);
-  return {
-    template_id: v.template_id,
-    version: v.version,
-    subject: oneLine(render("subject", v.subject) ?? ""),
-    html: render("html", v.html),
-    text: render("text", v.text),
-  };
+    source === null ? null : renderTemplatePart(key, part, source, variables, strict, budget);
+  try {
+    return {
+      template_id: v.template_id,
+      version: v.version,
+      subject: oneLine(render("subject", v.subject) ?? ""),
+      html: render("html", v.html),
+      text: render("text", v.text),
+    };
+  } catch (err) {
+    if (!(err instanceof TemplateLimitError)) throw err;
+    const message = `${err.part}: ${err.message}`;
+    throw new PosthornError("template_render_limit", `variables: ${message}`, {
+      issues: [{ field: "variables", message }],
+    });
+  }
 }
 
 /** A preview of what an email from this template (and version) with these variables would say. */
@@ -234,11 +271,12 @@ export async function renderTemplate(
   tenantId: string,
   id: string,
   input: { variables?: Record<string, unknown>; version?: number; strict?: boolean },
+  maxPartBytes: number,
 ): Promise<RenderedContent> {
   const v = await selectTemplateVersion(db, tenantId, id, input.version);
   if (!v) throw notFound(input.version !== undefined ? "template version" : "template");
   try {
-    return renderVersion(v, input.variables ?? {}, input.strict ?? false);
+    return renderVersion(v, input.variables ?? {}, input.strict ?? false, new RenderBudget(maxPartBytes));
   } catch (err) {
     if (err instanceof TemplateError) throw validationFailed("variables", describeProblem(err.problem));
     throw err;

@@ -3,8 +3,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { createTestApp, type TestApp } from "../helpers/app";
 import { TEST_DIALECT } from "../helpers/db";
+import { whileRunning } from "../helpers/responsiveness";
 
 type Json = Record<string, any>;
+
+/** `{{#each @root.a}}` nested `depth` deep: items^depth iterations from a small template. */
+const nestedEach = (depth: number) => `${"{{#each @root.a}}".repeat(depth)}x${"{{/each}}".repeat(depth)}`;
+const items = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 describe(`templates (${TEST_DIALECT})`, () => {
   let t: TestApp;
@@ -144,5 +149,76 @@ describe(`templates (${TEST_DIALECT})`, () => {
     expect((await call("DELETE", `/v1/templates/${tpl.id}`)).status).toBe(204);
     expect((await call("GET", `/v1/templates/${tpl.id}`)).status).toBe(404);
     expect((await call("GET", `/v1/templates/${tpl.id}/versions/1`)).status).toBe(404);
+  });
+  describe("render limits", () => {
+    // From the issue: five deep over 25 items took 0.57 s and held every other request; four deep
+    // over 60 produced 13 MB. Both now stop within their step allowance, in milliseconds.
+    it("stops a runaway render with 422 template_render_limit naming the part, while /health keeps answering", async () => {
+      for (const [depth, n] of [
+        [5, 25],
+        [4, 60],
+      ] as const) {
+        const tpl = await create({ html: nestedEach(depth), text: null });
+        const run = await whileRunning(t, () =>
+          call("POST", `/v1/templates/${tpl.id}/render`, { variables: { a: items(n) } }),
+        );
+        expect(run.result.status).toBe(422);
+        expect(run.result.body.code).toBe("template_render_limit");
+        expect(run.result.body.field).toBe("variables");
+        expect(run.result.body.errors[0].message).toMatch(/^html: rendering stopped after 100000 steps/);
+        expect(run.elapsedMs).toBeLessThan(1_000);
+        expect(run.slowestHealthMs).toBeLessThan(1_000);
+      }
+    });
+
+    it("stops a render whose output outgrows POSTHORN_CONTENT_MAX_BYTES, before building it whole", async () => {
+      const tpl = await create({ html: "{{#each a}}{{{@root.big}}}{{/each}}", text: "{{big}}{{big}}{{big}}" });
+      const big = "x".repeat(100_000);
+      const res = await call("POST", `/v1/templates/${tpl.id}/render`, { variables: { a: items(30), big } });
+      expect(res.status).toBe(422);
+      expect(res.body.code).toBe("template_render_limit");
+      expect(res.body.errors[0].message).toBe("html: renders to more than 2097152 bytes (POSTHORN_CONTENT_MAX_BYTES)");
+      // Escaping makes the html longer than what was inserted: the limit is on the rendered bytes.
+      const escaped = await create({ html: "{{big}}", text: null });
+      const lt = await call("POST", `/v1/templates/${escaped.id}/render`, { variables: { big: "<".repeat(600_000) } });
+      expect(lt.status).toBe(422);
+      expect(lt.body.code).toBe("template_render_limit");
+    });
+
+    it("still renders real templates in full: loops over many items, sections, lookups, arrays", async () => {
+      const tpl = await create({
+        subject: "Order {{order.id}}",
+        html: "{{#each order.lines}}<li>{{@index}} {{title}} {{#if gift}}(gift){{else}}-{{/if}}</li>{{/each}}{{#tags}}[{{this}}]{{/tags}}{{tags}} {{lookup order 'id'}}",
+        text: "{{#with order}}{{#each lines}}{{title}};{{/each}}{{/with}}",
+      });
+      const lines = items(2_000).map((i) => ({ title: `Item ${i}`, gift: i % 2 === 0 }));
+      const res = await call("POST", `/v1/templates/${tpl.id}/render`, {
+        variables: { order: { id: "A-1", lines }, tags: ["a", "b"] },
+      });
+      expect(res.status).toBe(200);
+      expect(res.body.subject).toBe("Order A-1");
+      expect(res.body.html).toStartWith("<li>0 Item 0 (gift)</li><li>1 Item 1 -</li>");
+      expect(res.body.html).toEndWith("<li>1999 Item 1999 -</li>[a][b]a,b A-1");
+      expect(res.body.text.split(";")).toHaveLength(2_001);
+    });
+
+    it("refuses at save time a part with more expressions or deeper blocks than a compile should take", async () => {
+      const cases: [string, RegExp][] = [
+        ["{{a}}".repeat(1_001), /^html, line 1, column 5001: has more than 1000 \{\{…\}\} expressions/],
+        ["{{a}}".repeat(70_000), /^html: has more than 1000/],
+        [`${"{{#if a}}".repeat(21)}${"{{/if}}".repeat(21)}`, /^html: blocks are nested more than 20 deep/],
+      ];
+      for (const [html, message] of cases) {
+        const started = performance.now();
+        const res = await call("POST", "/v1/templates", { name: "x", subject: "s", html });
+        expect(res.status).toBe(422);
+        expect(res.body.field).toBe("html");
+        expect(res.body.errors[0].message).toMatch(message);
+        expect(performance.now() - started).toBeLessThan(1_000);
+      }
+      expect(
+        (await call("POST", "/v1/templates", { name: "x", subject: "s", html: "{{a}}".repeat(1_000) })).status,
+      ).toBe(201);
+    });
   });
 });

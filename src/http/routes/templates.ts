@@ -77,7 +77,8 @@ export function templatesApi(deps: AppDeps) {
       responses: { 201: jsonResponse("Created", TemplateSchema), ...problems(400, 401, 415, 422) },
     }),
     jsonBody(CreateTemplateSchema),
-    async (c) => c.json(await createTemplate(db, c.get("tenantId"), c.req.valid("json")), 201),
+    async (c) =>
+      c.json(await createTemplate(db, c.get("tenantId"), c.req.valid("json"), deps.config.contentMaxBytes), 201),
   );
 
   r.get(
@@ -119,7 +120,16 @@ export function templatesApi(deps: AppDeps) {
       responses: { 200: jsonResponse("The template", TemplateSchema), ...problems(400, 401, 404, 415, 422) },
     }),
     jsonBody(UpdateTemplateSchema),
-    async (c) => c.json(await updateTemplate(db, c.get("tenantId"), c.req.param("id"), c.req.valid("json"))),
+    async (c) =>
+      c.json(
+        await updateTemplate(
+          db,
+          c.get("tenantId"),
+          c.req.param("id"),
+          c.req.valid("json"),
+          deps.config.contentMaxBytes,
+        ),
+      ),
   );
 
   r.delete(
@@ -180,7 +190,16 @@ export function templatesApi(deps: AppDeps) {
       responses: { 200: jsonResponse("The rendered content", RenderedSchema), ...problems(400, 401, 404, 415, 422) },
     }),
     jsonBody(RenderTemplateSchema),
-    async (c) => c.json(await renderTemplate(db, c.get("tenantId"), c.req.param("id"), c.req.valid("json"))),
+    async (c) =>
+      c.json(
+        await renderTemplate(
+          db,
+          c.get("tenantId"),
+          c.req.param("id"),
+          c.req.valid("json"),
+          deps.config.contentMaxBytes,
+        ),
+      ),
   );
 
   return r;
