@@ -37,7 +37,8 @@ function blockedV6(addr: ipaddr.IPv6): boolean {
  * `::ffff:a.b.c.d` (mapped), which it is not: the URL parser (WHATWG) writes it as `::808:808`.
  */
 function hexV6(text: string): string {
-  return new URL(`http://[${text}]/`).hostname.slice(1, -1);
+  // Spellings node accepts and the URL parser does not (0:0:0::0:0.0.0.0) are not that form.
+  return URL.canParse(`http://[${text}]/`) ? new URL(`http://[${text}]/`).hostname.slice(1, -1) : text;
 }
 
 /** True when `ip` (v4 or v6, canonical text as a resolver gives it) may not be dialled; anything else is true too. */
@@ -45,7 +46,7 @@ export function isBlockedAddress(ip: string): boolean {
   const text = ip.split("%")[0] ?? "";
   const family = isIP(text);
   if (family === 4) return blockedV4(ipaddr.IPv4.parse(text));
-  if (family === 6) return blockedV6(ipaddr.IPv6.parse(hexV6(text)));
+  if (family === 6 && ipaddr.IPv6.isValid(hexV6(text))) return blockedV6(ipaddr.IPv6.parse(hexV6(text)));
   return true;
 }
 

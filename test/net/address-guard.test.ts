@@ -57,6 +57,8 @@ const BLOCKED: [string, string][] = [
   ["fec0::1", "site-local (deprecated)"],
   ["ff02::1", "multicast"],
   ["4000::1", "outside global unicast"],
+  ["0:0:0::0:0.0.0.0", "unspecified, in a spelling the URL parser refuses"],
+  ["::0:0:0:0:0.0.0.0", "unspecified, in a spelling the URL parser refuses"],
   ["not-an-ip", "not an address"],
   ["", "empty"],
 ];

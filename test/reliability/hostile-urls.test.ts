@@ -1,8 +1,11 @@
 // Hostile URLs and uploads (fast-check): path ids with traversal, encodings, unicode and huge
 // values on every route that takes one, hostile query strings on every list, multipart uploads
-// with hostile file names and bytes. Never a 500; a refusal stores nothing; names come out clean.
+// with hostile file names and bytes, and every form of address as a webhook URL's host or an SMTP
+// account's host. Never a 500; a refusal stores nothing; names come out clean.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import fc from "fast-check";
+import { isBlockedAddress } from "../../src/net";
+import { createTestApp, type TestApp } from "../helpers/app";
 import { TEST_DIALECT } from "../helpers/db";
 import { type HostileApp, hostileString, pathSegment, RUNS, startHostileApp } from "../helpers/hostile";
 
@@ -109,6 +112,82 @@ describe(`hostile URLs and uploads (${TEST_DIALECT})`, () => {
           }),
         "broken multipart",
       );
+    }
+  });
+});
+
+describe(`hostile addresses as webhook and SMTP hosts, private networks refused (${TEST_DIALECT})`, () => {
+  let t: TestApp;
+  let key: string;
+  beforeAll(async () => {
+    t = await createTestApp({ POSTHORN_SMTP_ALLOW_PRIVATE: "false" });
+    ({ key } = await t.createTenantWithKey());
+  });
+  afterAll(() => t.close());
+
+  /** Address literals only: nothing is resolved over the network and nothing is dialled. */
+  const nearSpecial = fc
+    .tuple(
+      fc.constantFrom("127.", "10.", "169.254.", "100.64.", "192.168.", "172.16.", "0.", "224.", "198.18."),
+      fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 3, maxLength: 3 }),
+    )
+    .map(([prefix, rest]) => (prefix + rest.join(".")).split(".").slice(0, 4).join("."));
+  const v6Special = fc
+    .tuple(
+      fc.constantFrom("::", "::ffff:", "::ffff:0:", "64:ff9b::", "64:ff9b:1::", "2002:", "2001:db8::", "fe80::", "fd"),
+      fc.ipV4(),
+    )
+    .map(([prefix, v4]) => (prefix.endsWith(":") ? prefix + v4 : `${prefix}00::1`));
+
+  it("takes a webhook URL exactly when its host's address is allowed, in any spelling (hex, octal, IPv6 forms)", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.ipV4Extended(), nearSpecial, fc.ipV6(), v6Special), async (ip) => {
+        const url = `http://${ip.includes(":") ? `[${ip}]` : ip}:8080/hook`;
+        const res = await t.request("POST", "/v1/webhooks", { key, json: { url } });
+        // What the guard sees: the host as the URL parser writes it (some IPv6 spellings it refuses).
+        const canonical = URL.canParse(url) ? new URL(url).hostname.replace(/^\[|\]$/g, "") : undefined;
+        if (canonical === undefined || isBlockedAddress(canonical)) {
+          expect([url, res.status]).toEqual([url, 422]);
+          expect(((await res.json()) as { field: string }).field).toBe("url");
+        } else {
+          expect([url, res.status]).toEqual([url, 201]);
+          const { id } = (await res.json()) as { id: string };
+          expect((await t.request("DELETE", `/v1/webhooks/${id}`, { key })).status).toBe(204);
+        }
+      }),
+      { numRuns: RUNS * 2 },
+    );
+  });
+
+  it("takes an SMTP host exactly when its address is allowed, and stores nothing it refuses", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.ipV4(), nearSpecial, fc.ipV6(), v6Special), async (host) => {
+        const res = await t.request("POST", "/v1/smtp-accounts", {
+          key,
+          json: { name: "relay", host, port: 587, from_email: "news@example.com" },
+        });
+        if (isBlockedAddress(host)) {
+          expect([host, res.status]).toEqual([host, 422]);
+          expect(((await res.json()) as { field: string }).field).toBe("host");
+        } else {
+          expect([host, res.status]).toEqual([host, 201]);
+          const { id } = (await res.json()) as { id: string };
+          expect((await t.request("DELETE", `/v1/smtp-accounts/${id}`, { key })).status).toBe(204);
+        }
+      }),
+      { numRuns: RUNS * 2 },
+    );
+    const left = (await (await t.request("GET", "/v1/smtp-accounts", { key })).json()) as { data: unknown[] };
+    expect(left.data).toEqual([]);
+  });
+
+  it("refuses the shorthand spellings of loopback as an SMTP host", async () => {
+    for (const host of ["0x7f.1", "0177.0.0.1", "2130706433", "127.1"]) {
+      const res = await t.request("POST", "/v1/smtp-accounts", {
+        key,
+        json: { name: "relay", host, port: 587, from_email: "news@example.com" },
+      });
+      expect([host, res.status]).toEqual([host, 422]);
     }
   });
 });
