@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import type { Resolve } from "../../src/net";
 import { postSignedEvent, type SignedPost } from "../../src/webhooks/post";
+import { TEST_TLS_CERT, TEST_TLS_KEY } from "../helpers/smtp-server";
 
 interface Listener {
   hits: string[];
@@ -127,6 +128,24 @@ describe("webhook POSTs go to the checked address (DNS rebinding)", () => {
       expect(rebound.hits).toEqual([]);
     } finally {
       big.stop(true);
+    }
+  });
+
+  it("still verifies the receiver's certificate over the pinned connection", async () => {
+    // Self-signed for localhost: no client that checks certificates may accept it.
+    const https = Bun.serve({
+      hostname: "127.0.0.2",
+      port: 0,
+      tls: { key: TEST_TLS_KEY, cert: TEST_TLS_CERT },
+      fetch: () => new Response("accepted"),
+    });
+    try {
+      const resolve = async () => [{ address: "127.0.0.2", family: 4 }];
+      const result = await post(resolve, { url: `https://localhost:${https.port}/hooks` });
+      expect(result).toMatchObject({ outcome: "network_error", statusCode: null, retryable: true });
+      expect(result.error).toMatch(/SELF_SIGNED|self.signed/i);
+    } finally {
+      https.stop(true);
     }
   });
 });
