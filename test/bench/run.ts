@@ -8,6 +8,7 @@ import { accept } from "./benchmarks/accept";
 import { batch } from "./benchmarks/batch";
 import { dispatch } from "./benchmarks/dispatch";
 import { e2e } from "./benchmarks/e2e";
+import { fairness } from "./benchmarks/fairness";
 import { footprint } from "./benchmarks/footprint";
 import { scale } from "./benchmarks/scale";
 import { cleanupAll, installCleanupHandlers, interrupted } from "./lib/cleanup";
@@ -18,7 +19,7 @@ import type { Dialect } from "./lib/product";
 import { machineInfo, renderSection, type Section, writeResults } from "./lib/report";
 import { smtpToolsAvailable } from "./lib/smtp-sink";
 
-const BENCHMARKS: Benchmark[] = [accept, dispatch, e2e, batch, scale, footprint];
+const BENCHMARKS: Benchmark[] = [accept, dispatch, e2e, fairness, batch, scale, footprint];
 const RESULTS = join(import.meta.dir, "RESULTS.md");
 
 const USAGE = `Usage: bun run bench [${BENCHMARKS.map((b) => b.name).join("|")}|all …] [--db sqlite|postgres|both]
