@@ -195,7 +195,11 @@ async function startPostgresInstance(id: string, opts: InstanceOptions): Promise
       if (ownsIdentity === false || reserved === undefined) ownsIdentity = await takeIdentityLock().catch(() => false);
       // Judge others only after being connected for a whole stale period: after a database
       // outage every heartbeat is old, the live instances' too.
-      if (at - aliveSince >= INSTANCE_STALE_MS) await takeBackFromStale(at);
+      if (at - aliveSince >= INSTANCE_STALE_MS) {
+        for (const [instance, count] of await takeBackFromStaleInstances(db, batcher, id, at)) {
+          if (count > 0) log.warn("took back the emails of an instance that stopped answering", { instance, count });
+        }
+      }
     } catch (err) {
       aliveSince = Date.now();
       if (reserved) {
@@ -204,19 +208,6 @@ async function startPostgresInstance(id: string, opts: InstanceOptions): Promise
         ownsIdentity = false;
       }
       log.error("instance heartbeat failed", { err });
-    }
-  };
-  const takeBackFromStale = async (at: number) => {
-    const stale = await db.kysely
-      .selectFrom("instances")
-      .select("id")
-      .where("heartbeat_at", "<", at - INSTANCE_STALE_MS)
-      .where("id", "<>", id)
-      .execute();
-    for (const s of stale) {
-      const taken = await takeBackFrom(batcher, s.id);
-      if (taken > 0)
-        log.warn("took back the emails of an instance that stopped answering", { instance: s.id, count: taken });
     }
   };
   const timer = setInterval(() => {
@@ -243,6 +234,27 @@ async function startPostgresInstance(id: string, opts: InstanceOptions): Promise
       }
     },
   };
+}
+
+/**
+ * Takes back the leases of every instance but `self` whose heartbeat is older than
+ * INSTANCE_STALE_MS at `now`, and forgets them. Returns how many emails each one held.
+ */
+export async function takeBackFromStaleInstances(
+  db: Db,
+  batcher: WriteBatcher,
+  self: string,
+  now: number,
+): Promise<Map<string, number>> {
+  const stale = await db.kysely
+    .selectFrom("instances")
+    .select("id")
+    .where("heartbeat_at", "<", now - INSTANCE_STALE_MS)
+    .where("id", "<>", self)
+    .execute();
+  const taken = new Map<string, number>();
+  for (const s of stale) taken.set(s.id, await takeBackFrom(batcher, s.id));
+  return taken;
 }
 
 /** An instance's leases back in the queue, due now, and its row gone. */

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { claimDueEmails } from "../../src/queue/claim-due-emails";
 import { finishClaim } from "../../src/queue/finish-claim";
+import { INSTANCE_STALE_MS, takeBackFromStaleInstances, takeBackLeases } from "../../src/queue/instances";
 import { extendLeases, promoteDueScheduled, releaseHeldEmails, rescueExpiredLeases } from "../../src/queue/leases";
 import { createTestApp, type TestApp } from "../helpers/app";
 import { TEST_DIALECT } from "../helpers/db";
@@ -157,5 +158,76 @@ describe(`queue leases (${TEST_DIALECT})`, () => {
     // the second chunk (back to back, it waited for that chunk). On Postgres the claim runs in
     // its own transaction beside the release, and which ends first is a matter of timing.
     if (TEST_DIALECT === "sqlite") expect(order.slice(0, 3)).toEqual(["chunk", "claim 10", "chunk"]);
+  });
+});
+
+describe(`taking back a dead instance's leases (${TEST_DIALECT})`, () => {
+  let t: TestApp;
+  let key: string;
+  let tenantId: string;
+  beforeAll(async () => {
+    t = await createTestApp();
+    ({ key, tenantId } = await t.createTenantWithKey());
+  });
+  afterAll(() => t.close());
+
+  /** One email claimed under `token`. */
+  const claimedUnder = async (token: string) => {
+    const id = await sendEmail(t, key);
+    await t.temp.db.kysely
+      .updateTable("emails")
+      .set({ run_at: Date.now() - 1, hold: null })
+      .where("id", "=", id)
+      .execute();
+    const rows = await claimDueEmails(t.temp.db, t.deps.batcher, { limit: 1, leaseMs: 60_000, token });
+    expect(rows.map((r) => r.id)).toEqual([id]);
+    return id;
+  };
+  const stateOf = (id: string) =>
+    t.temp.db.kysely
+      .selectFrom("emails")
+      .select(["status", "lease_token"])
+      .where("id", "=", id)
+      .executeTakeFirstOrThrow();
+  const finish = (id: string, token: string) =>
+    t.deps.batcher.write((trx) => finishClaim(t.temp.db.kysely, trx, sentOutcome({ emailId: id, tenantId, token })));
+
+  it("puts back only that instance's emails, and its tokens can no longer finish them", async () => {
+    const dead = await claimedUnder("indead.aaaa");
+    const alive = await claimedUnder("inalive.bbbb");
+    expect(await takeBackLeases(t.deps.batcher, "indead")).toBe(1);
+    expect(await stateOf(dead)).toEqual({ status: "queued", lease_token: null });
+    expect(await stateOf(alive)).toEqual({ status: "sending", lease_token: "inalive.bbbb" });
+    // Fencing: the dead instance's token writes nothing; the next claim's fresh token does.
+    expect(await finish(dead, "indead.aaaa")).toBe(false);
+    const again = await claimDueEmails(t.temp.db, t.deps.batcher, { limit: 10, leaseMs: 60_000, token: "innext.cccc" });
+    expect(again.map((r) => r.id)).toContain(dead);
+    expect(await finish(dead, "innext.cccc")).toBe(true);
+    expect(await finish(alive, "inalive.bbbb")).toBe(true);
+  });
+
+  it("takes back the leases of instances whose heartbeat went stale, not those of live ones", async () => {
+    const now = Date.now();
+    const row = (id: string, heartbeatAt: number) => ({
+      id,
+      identity: `host:${id}`,
+      host: "host",
+      pid: 1,
+      started_at: 0,
+      heartbeat_at: heartbeatAt,
+    });
+    await t.temp.db.kysely
+      .insertInto("instances")
+      .values([row("instale", now - INSTANCE_STALE_MS - 1), row("infresh", now - 1000), row("inself", 0)])
+      .execute();
+    const stale = await claimedUnder("instale.dddd");
+    const fresh = await claimedUnder("infresh.eeee");
+    const taken = await takeBackFromStaleInstances(t.temp.db, t.deps.batcher, "inself", now);
+    // Its own row is never judged, however old.
+    expect([...taken]).toEqual([["instale", 1]]);
+    expect(await stateOf(stale)).toEqual({ status: "queued", lease_token: null });
+    expect(await stateOf(fresh)).toEqual({ status: "sending", lease_token: "infresh.eeee" });
+    const left = await t.temp.db.kysely.selectFrom("instances").select("id").orderBy("id").execute();
+    expect(left.map((r) => r.id)).toEqual(["infresh", "inself"]);
   });
 });
