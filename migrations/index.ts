@@ -7,6 +7,7 @@ import * as m003 from "./003_content";
 import * as m004 from "./004_observability";
 import * as m005 from "./005_fair_claims";
 import * as m006 from "./006_instances";
+import * as m007 from "./007_key_scopes";
 
 export const migrations: Record<string, Migration> = {
   "001_foundation": m001,
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   "004_observability": m004,
   "005_fair_claims": m005,
   "006_instances": m006,
+  "007_key_scopes": m007,
 };

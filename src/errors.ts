@@ -8,6 +8,7 @@ export type ErrorCode =
   | "bad_request"
   | "unauthorized"
   | "forbidden"
+  | "insufficient_scope"
   | "not_found"
   | "route_not_found"
   | "method_not_allowed"
@@ -35,6 +36,8 @@ export class PosthornError extends Error {
       /** Seconds until the request may succeed (429/503). */
       retryAfterSeconds?: number;
       headers?: Record<string, string>;
+      /** Extension members of the problem document (RFC 9457 §3.2), e.g. `required_scope`. */
+      members?: Record<string, string>;
     } = {},
   ) {
     super(message);

@@ -1,8 +1,8 @@
 // API keys: random, shown once, stored only as a sha256 hash beside a short public prefix
-// used to find them. A key belongs to one tenant. High-entropy keys need no slow hash: a
-// sha256 of 160 random bits cannot be brute-forced.
+// used to find them. A key belongs to one tenant and has a scope (scopes.ts). High-entropy keys
+// need no slow hash: a sha256 of 160 random bits cannot be brute-forced.
 import type { Kysely, Selectable } from "kysely";
-import type { ApiKeysTable, Database } from "../db/schema";
+import type { ApiKeyScope, ApiKeysTable, Database } from "../db/schema";
 import { selectTenantPage } from "../db/tenant-page";
 import { notFound, validationFailed } from "../errors";
 import { newId } from "../ids";
@@ -10,9 +10,17 @@ import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from "../
 import { getTenant } from "../tenants";
 
 import { generateApiKey, hashApiKey } from "./key-format";
+import { API_KEY_SCOPES } from "./scopes";
 
-export { ApiKeyAuthenticator, type AuthenticatedKey, KEY_CACHE_TTL_MS } from "./authenticator";
+export {
+  ApiKeyAuthenticator,
+  type AuthenticatedKey,
+  KEY_CACHE_TTL_MS,
+  UNKNOWN_PREFIX_CACHE_MAX,
+  UNKNOWN_PREFIX_TTL_MS,
+} from "./authenticator";
 export { apiKeyMatches, apiKeyPrefix, hashApiKey } from "./key-format";
+export { API_KEY_SCOPES, type ApiKeyScope, ownEmailsOnly, requireScope, scopeAllows, scopeNeeded } from "./scopes";
 
 export interface ApiKey {
   id: string;
@@ -21,6 +29,8 @@ export interface ApiKey {
   /** The public start of the key, to recognise it (`ph_…`). */
   prefix: string;
   daily_limit: number | null;
+  /** `full`: everything; `sending`: send, upload attachments, read and cancel what this key sent. */
+  scope: ApiKeyScope;
   created_at: string;
   last_used_at: string | null;
   revoked_at: string | null;
@@ -41,16 +51,25 @@ export const toApiKey = (r: Row): ApiKey => ({
   name: r.name,
   prefix: r.prefix,
   daily_limit: r.daily_limit,
+  scope: r.scope,
   created_at: new Date(r.created_at).toISOString(),
   last_used_at: r.last_used_at === null ? null : new Date(r.last_used_at).toISOString(),
   revoked_at: r.revoked_at === null ? null : new Date(r.revoked_at).toISOString(),
 });
 
+/**
+ * Creates a key. Without a scope: `full` when the tenant has no working key yet (the first key is
+ * the one that sets up SMTP accounts and webhooks), `sending` after that (what applications should
+ * hold). Say `full` to make another administrative key.
+ */
 export async function createApiKey(
   db: Kysely<Database>,
-  input: { tenantId: string; name: string; dailyLimit?: number | null },
+  input: { tenantId: string; name: string; dailyLimit?: number | null; scope?: string },
 ): Promise<CreatedApiKey> {
   await getTenant(db, input.tenantId);
+  if (input.scope !== undefined && !API_KEY_SCOPES.includes(input.scope as ApiKeyScope)) {
+    throw validationFailed("scope", `must be one of ${API_KEY_SCOPES.join(", ")}`);
+  }
   const name = input.name.trim();
   if (!name) throw validationFailed("name", "must not be empty");
   if (name.length > API_KEY_NAME_MAX) throw validationFailed("name", `must be at most ${API_KEY_NAME_MAX} characters`);
@@ -58,6 +77,7 @@ export async function createApiKey(
   if (dailyLimit !== null && (!Number.isInteger(dailyLimit) || dailyLimit < 1)) {
     throw validationFailed("daily_limit", "must be a whole number of at least 1");
   }
+  const scope = (input.scope as ApiKeyScope | undefined) ?? (await defaultScope(db, input.tenantId));
   const { prefix, key } = generateApiKey();
   const row: Row = {
     id: newId("key"),
@@ -66,12 +86,24 @@ export async function createApiKey(
     prefix,
     secret_hash: hashApiKey(key),
     daily_limit: dailyLimit,
+    scope,
     created_at: Date.now(),
     last_used_at: null,
     revoked_at: null,
   };
   await db.insertInto("api_keys").values(row).execute();
   return { ...toApiKey(row), key };
+}
+
+async function defaultScope(db: Kysely<Database>, tenantId: string): Promise<ApiKeyScope> {
+  const working = await db
+    .selectFrom("api_keys")
+    .select("id")
+    .where("tenant_id", "=", tenantId)
+    .where("revoked_at", "is", null)
+    .limit(1)
+    .executeTakeFirst();
+  return working ? "sending" : "full";
 }
 
 export async function listApiKeys(

@@ -1,6 +1,6 @@
 // The management commands: each opens the configured database (migrating it first, so they
 // work on a fresh data directory), does one thing, and closes it.
-import { createApiKey, listApiKeys, revokeApiKey } from "../api-keys";
+import { API_KEY_SCOPES, createApiKey, listApiKeys, revokeApiKey } from "../api-keys";
 import { loadConfig } from "../config";
 import type { Db } from "../db/database";
 import { migrateToLatest } from "../db/migrate";
@@ -91,8 +91,11 @@ ${DATABASE_FLAGS_HELP}`,
 export const keyCommand: Command = {
   usage: `Usage: posthorn key <create|list|revoke> [options]
 
-  posthorn key create --tenant TENANT_ID --name NAME [--daily-limit N] [--json]
-                                   create an API key; prints the key ONCE
+  posthorn key create --tenant TENANT_ID --name NAME [--scope sending|full] [--daily-limit N] [--json]
+                                   create an API key; prints the key ONCE.
+                                   --scope full: every route (accounts, webhooks, suppressions…);
+                                   sending: send, upload attachments, read what it sent.
+                                   Default: full for the tenant's first key, sending after it.
   posthorn key list --tenant TENANT_ID [--json]
                                    list a tenant's keys (never the keys themselves)
   posthorn key revoke KEY_ID [--json]
@@ -105,6 +108,7 @@ ${DATABASE_FLAGS_HELP}`,
       tenant: { type: "string" },
       name: { type: "string" },
       "daily-limit": { type: "string" },
+      scope: { type: "string" },
     });
     const [sub, arg] = positionals;
     if (values.help || !sub) return help(this.usage);
@@ -115,13 +119,23 @@ ${DATABASE_FLAGS_HELP}`,
       if (rawLimit !== undefined && !/^[1-9]\d*$/.test(rawLimit)) {
         throw new UsageError(`--daily-limit must be a whole number of at least 1, not "${rawLimit}".`);
       }
+      const scope = values.scope;
+      if (scope !== undefined && !API_KEY_SCOPES.includes(scope as never)) {
+        throw new UsageError(`--scope must be one of ${API_KEY_SCOPES.join(", ")}, not "${scope}".`);
+      }
       const key = await withDatabase(env, values, (db) =>
-        createApiKey(db.kysely, { tenantId, name, dailyLimit: rawLimit === undefined ? null : Number(rawLimit) }),
+        createApiKey(db.kysely, {
+          tenantId,
+          name,
+          dailyLimit: rawLimit === undefined ? null : Number(rawLimit),
+          scope,
+        }),
       );
       return printResult(
         values.json,
         key,
-        `${key.key}\n\nThis is the only time the key is shown: store it now. (id ${key.id}, tenant ${key.tenant_id})`,
+        `${key.key}\n\nThis is the only time the key is shown: store it now. ` +
+          `(id ${key.id}, tenant ${key.tenant_id}, scope ${key.scope})`,
       );
     }
     if (sub === "list") {
@@ -134,11 +148,12 @@ ${DATABASE_FLAGS_HELP}`,
         { data: keys },
         keys.length
           ? table([
-              ["ID", "NAME", "PREFIX", "DAILY LIMIT", "LAST USED", "REVOKED"],
+              ["ID", "NAME", "PREFIX", "SCOPE", "DAILY LIMIT", "LAST USED", "REVOKED"],
               ...keys.map((k) => [
                 k.id,
                 k.name,
                 k.prefix,
+                k.scope,
                 String(k.daily_limit ?? "-"),
                 k.last_used_at ?? "-",
                 k.revoked_at ?? "-",

@@ -21,10 +21,14 @@ export interface ApiKeysTable {
   /** sha256 of the whole key, hex; the key itself is never stored. */
   secret_hash: Immutable<string>;
   daily_limit: number | null;
+  /** What the key may do: `full`, or `sending` only (src/api-keys/scopes.ts). */
+  scope: Immutable<ApiKeyScope>;
   created_at: Immutable<number>;
   last_used_at: number | null;
   revoked_at: number | null;
 }
+
+export type ApiKeyScope = "full" | "sending";
 
 export type SmtpSecurity = "none" | "starttls" | "tls";
 

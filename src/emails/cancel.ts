@@ -11,6 +11,8 @@ export async function cancelEmail(
   deps: { db: { kysely: Kysely<Database> }; batcher: WriteBatcher; events: EmailEvents },
   tenantId: string,
   id: string,
+  /** Only an email accepted with this API key (a `sending` key cancels only its own). */
+  sentWithKey?: string,
 ): Promise<EmailResource> {
   const now = Date.now();
   const changed = await deps.batcher.write(async (trx) => {
@@ -19,6 +21,7 @@ export async function cancelEmail(
       .set({ status: "cancelled", completed_at: now, updated_at: now, hold: null, wait_reason: null })
       .where("id", "=", id)
       .where("tenant_id", "=", tenantId)
+      .$if(sentWithKey !== undefined, (qb) => qb.where("api_key_id", "=", sentWithKey!))
       .where("status", "in", ["scheduled", "queued"])
       .returningAll()
       .executeTakeFirst();
@@ -26,7 +29,7 @@ export async function cancelEmail(
     return r ? 1 : 0;
   });
   if (changed > 0) deps.events.afterCancel();
-  const email = await getEmail(deps.db.kysely, tenantId, id).catch(() => {
+  const email = await getEmail(deps.db.kysely, tenantId, id, sentWithKey).catch(() => {
     throw notFound("email");
   });
   if (changed === 0 && email.status !== "cancelled") {

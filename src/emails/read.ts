@@ -5,12 +5,19 @@ import { notFound, validationFailed } from "../errors";
 import { decodeCursor, type Page, pageSize, toPage } from "../pagination";
 import { EMAIL_METADATA_COLUMNS, type EmailResource, toEmailResource } from "./resource";
 
-export async function getEmail(db: Kysely<Database>, tenantId: string, id: string): Promise<EmailResource> {
+/** With `sentWithKey`, only an email accepted with that API key (a `sending` key sees only its own). */
+export async function getEmail(
+  db: Kysely<Database>,
+  tenantId: string,
+  id: string,
+  sentWithKey?: string,
+): Promise<EmailResource> {
   const row = await db
     .selectFrom("emails")
     .selectAll()
     .where("id", "=", id)
     .where("tenant_id", "=", tenantId)
+    .$if(sentWithKey !== undefined, (qb) => qb.where("api_key_id", "=", sentWithKey!))
     .executeTakeFirst();
   if (!row) throw notFound("email");
   const attempts = await db
@@ -31,6 +38,8 @@ export interface EmailFilter {
   cursor?: string;
   /** `content`: each email with its `text` and `html`; without it a page is metadata only. */
   include?: "content";
+  /** Only emails accepted with this API key (what a `sending` key may see). */
+  sentWithKey?: string;
 }
 
 export async function listEmails(db: Kysely<Database>, tenantId: string, f: EmailFilter): Promise<Page<EmailResource>> {
@@ -43,6 +52,7 @@ export async function listEmails(db: Kysely<Database>, tenantId: string, f: Emai
     .select(EMAIL_METADATA_COLUMNS.map((c) => `emails.${c}` as const))
     .$if(f.include === "content", (qb) => qb.select(["emails.text_body", "emails.html_body"]))
     .where("emails.tenant_id", "=", tenantId);
+  if (f.sentWithKey !== undefined) q = q.where("emails.api_key_id", "=", f.sentWithKey);
   if (f.status) q = q.where("emails.status", "=", f.status);
   if (f.since) {
     const since = Date.parse(f.since);

@@ -4,6 +4,7 @@ import { generateSpecs, resolver } from "hono-openapi";
 import * as v from "valibot";
 import { emailEventWebhooks } from "../webhooks/openapi";
 import type { AppEnv } from "./env";
+import { describeScopes } from "./openapi-scopes";
 
 export const ProblemSchema = v.pipe(
   v.object({
@@ -74,6 +75,10 @@ export const pageOf = <T extends v.GenericSchema>(item: T, title: string) =>
   v.pipe(v.object({ data: v.array(item), next_cursor: v.nullable(v.string()) }), v.title(title));
 
 export async function buildOpenApiDocument(app: Hono<AppEnv>, version: string) {
+  return describeScopes(await openApiDocumentOf(app, version));
+}
+
+function openApiDocumentOf(app: Hono<AppEnv>, version: string) {
   return generateSpecs(app, {
     documentation: {
       openapi: "3.1.0",
@@ -103,7 +108,14 @@ export async function buildOpenApiDocument(app: Hono<AppEnv>, version: string) {
       webhooks: emailEventWebhooks(),
       components: {
         securitySchemes: {
-          ApiKey: { type: "apiKey", in: "header", name: "X-API-Key", description: "A tenant's API key (`ph_…`)." },
+          ApiKey: {
+            type: "apiKey",
+            in: "header",
+            name: "X-API-Key",
+            description:
+              "A tenant's API key (`ph_…`). Its scope is `full` (every route) or `sending` (send, upload " +
+              "attachments, read and cancel the emails it sent); each operation's `x-posthorn-scope` says which it needs.",
+          },
           Bearer: { type: "http", scheme: "bearer", description: "The same API key as a bearer token." },
           AdminKey: {
             type: "apiKey",

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import type { KyselyPlugin } from "kysely";
 import {
   ApiKeyAuthenticator,
   apiKeyMatches,
@@ -8,6 +9,8 @@ import {
   KEY_CACHE_TTL_MS,
   listApiKeys,
   revokeApiKey,
+  UNKNOWN_PREFIX_CACHE_MAX,
+  UNKNOWN_PREFIX_TTL_MS,
 } from "../../src/api-keys";
 import { generateApiKey } from "../../src/api-keys/key-format";
 import { PosthornError } from "../../src/errors";
@@ -112,7 +115,7 @@ describe(`API keys in the database (${TEST_DIALECT})`, () => {
     const auth = new ApiKeyAuthenticator(temp.db.kysely);
     const before = Date.now();
     const key = await auth.authenticate(created.key);
-    expect(key).toEqual({ id: created.id, tenantId, dailyLimit: 5 });
+    expect(key).toEqual({ id: created.id, tenantId, dailyLimit: 5, scope: "sending" });
     const row = await temp.db.kysely
       .selectFrom("api_keys")
       .select("last_used_at")
@@ -195,5 +198,71 @@ describe(`API keys in the database (${TEST_DIALECT})`, () => {
     // Ids made within one millisecond have no defined order among themselves, so compare as sets.
     expect(seen).toEqual([...seen].sort().reverse());
     expect([...seen].sort()).toEqual([...ids].sort());
+  });
+
+  describe("prefixes that match no key", () => {
+    /** The authenticator over a connection that counts the api_keys lookups it is asked for. */
+    function countingAuthenticator(now: () => number) {
+      const lookups = { count: 0 };
+      const plugin: KyselyPlugin = {
+        transformQuery(args) {
+          if (args.node.kind === "SelectQueryNode") lookups.count++;
+          return args.node;
+        },
+        transformResult: async (args) => args.result,
+      };
+      return { auth: new ApiKeyAuthenticator(temp.db.kysely.withPlugin(plugin), { now }), lookups };
+    }
+
+    it("are looked up once per interval, however often they are presented", async () => {
+      let clock = 1_000_000;
+      const { auth, lookups } = countingAuthenticator(() => clock);
+      const stray = generateApiKey().key;
+      for (let i = 0; i < 500; i++) {
+        const err = await auth.authenticate(stray).catch((e: unknown) => e);
+        expect((err as PosthornError).code).toBe("unauthorized");
+      }
+      expect(lookups.count).toBe(1);
+      clock += UNKNOWN_PREFIX_TTL_MS + 1;
+      await auth.authenticate(stray).catch(() => undefined);
+      expect(lookups.count).toBe(2);
+    });
+
+    it("work at once when a key with that prefix is created in this process", async () => {
+      const { auth } = countingAuthenticator(() => 5_000_000);
+      const { prefix, key } = generateApiKey();
+      await expect(auth.authenticate(key)).rejects.toMatchObject({ code: "unauthorized" });
+      // Made the way createApiKey makes it, with this very key (createApiKey would draw a new one).
+      await temp.db.kysely
+        .insertInto("api_keys")
+        .values({
+          id: `key_${prefix.slice(3)}`,
+          tenant_id: tenantId,
+          name: "late",
+          prefix,
+          secret_hash: hashApiKey(key),
+          daily_limit: null,
+          scope: "sending",
+          created_at: Date.now(),
+          last_used_at: null,
+          revoked_at: null,
+        })
+        .execute();
+      // Another instance made it: still refused until the short interval ends.
+      await expect(auth.authenticate(key)).rejects.toMatchObject({ code: "unauthorized" });
+      auth.keyCreated(prefix);
+      expect((await auth.authenticate(key)).scope).toBe("sending");
+    });
+
+    it("are remembered up to a bound, oldest forgotten first", async () => {
+      const { auth, lookups } = countingAuthenticator(() => 9_000_000);
+      const first = generateApiKey().key;
+      await auth.authenticate(first).catch(() => undefined);
+      for (let i = 0; i < UNKNOWN_PREFIX_CACHE_MAX; i++)
+        await auth.authenticate(generateApiKey().key).catch(() => undefined);
+      const before = lookups.count;
+      await auth.authenticate(first).catch(() => undefined);
+      expect(lookups.count).toBe(before + 1);
+    }, 60_000);
   });
 });

@@ -142,9 +142,9 @@ describe(`posthorn tenant and key (${TEST_DIALECT})`, () => {
     );
     const human = await runCli(["key", "list", "--tenant", tenant.id], env);
     expect(human.exitCode).toBe(0);
-    expect(human.stdout.split("\n")[0]).toMatch(/^ID\s+NAME\s+PREFIX\s+DAILY LIMIT\s+LAST USED\s+REVOKED$/);
-    expect(human.stdout).toMatch(new RegExp(`^${a.id}\\s+alpha\\s+${a.prefix}\\s+-\\s+-\\s+-$`, "m"));
-    expect(human.stdout).toMatch(new RegExp(`^${b.id}\\s+beta\\s+${b.prefix}\\s+9\\s+-\\s+-$`, "m"));
+    expect(human.stdout.split("\n")[0]).toMatch(/^ID\s+NAME\s+PREFIX\s+SCOPE\s+DAILY LIMIT\s+LAST USED\s+REVOKED$/);
+    expect(human.stdout).toMatch(new RegExp(`^${a.id}\\s+alpha\\s+${a.prefix}\\s+full\\s+-\\s+-\\s+-$`, "m"));
+    expect(human.stdout).toMatch(new RegExp(`^${b.id}\\s+beta\\s+${b.prefix}\\s+sending\\s+9\\s+-\\s+-$`, "m"));
     const json = await runCliJson<{ data: KeyRow[] }>(["key", "list", "--tenant", tenant.id], env);
     expect(json.data.map((k) => k.id).sort()).toEqual([a.id, b.id].sort());
     for (const output of [human.stdout, JSON.stringify(json)]) {
@@ -154,6 +154,36 @@ describe(`posthorn tenant and key (${TEST_DIALECT})`, () => {
     const empty = await runCliJson<Tenant>(["tenant", "create", "--name", "NoKeys"], env);
     expect((await runCli(["key", "list", "--tenant", empty.id], env)).stdout).toBe("No keys for this tenant.\n");
   });
+
+  it("gives a key the scope asked for with --scope, and by default full to a tenant's first key only", async () => {
+    const tenant = await runCliJson<Tenant>(["tenant", "create", "--name", "Scopes"], env);
+    const create = (name: string, ...more: string[]) =>
+      runCliJson<CreatedKey & { scope: string }>(
+        ["key", "create", "--tenant", tenant.id, "--name", name, ...more],
+        env,
+      );
+    expect((await create("setup")).scope).toBe("full");
+    expect((await create("app")).scope).toBe("sending");
+    expect((await create("admin", "--scope", "full")).scope).toBe("full");
+    expect((await create("worker", "--scope", "sending")).scope).toBe("sending");
+    const human = await runCli(["key", "create", "--tenant", tenant.id, "--name", "h", "--scope", "full"], env);
+    expect(human.stdout).toContain("scope full)");
+
+    const wrong = await runCli(["key", "create", "--tenant", tenant.id, "--name", "x", "--scope", "admin"], env);
+    expect(wrong.exitCode).toBe(2);
+    expect(wrong.stderr).toContain("--scope must be one of sending, full");
+    const listed = await runCliJson<{ data: (KeyRow & { scope: string })[] }>(
+      ["key", "list", "--tenant", tenant.id],
+      env,
+    );
+    expect(listed.data.map((k) => [k.name, k.scope]).sort()).toEqual([
+      ["admin", "full"],
+      ["app", "sending"],
+      ["h", "full"],
+      ["setup", "full"],
+      ["worker", "sending"],
+    ]);
+  }, 30_000);
 
   it("revokes a key from the command line so it no longer authenticates", async () => {
     const tenant = await runCliJson<Tenant>(["tenant", "create", "--name", "Revoke"], env);

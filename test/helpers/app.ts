@@ -95,7 +95,7 @@ export async function createTestApp(
     admin: (method, path, json) => request(method, path, { key: TEST_ADMIN_KEY, json }),
     async createTenantWithKey(name = "Acme", dailyLimit = null) {
       const tenant = await createTenant(temp.db.kysely, { name });
-      const key = await createApiKey(temp.db.kysely, { tenantId: tenant.id, name: "test", dailyLimit });
+      const key = await createApiKey(temp.db.kysely, { tenantId: tenant.id, name: "test", dailyLimit, scope: "full" });
       return { tenantId: tenant.id, key: key.key, keyId: key.id };
     },
     dispatcher,

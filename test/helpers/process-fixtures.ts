@@ -8,7 +8,10 @@ import type { TestSmtpServer } from "./smtp-server";
 
 export async function tenantWithKey(temp: TempDatabase, name: string): Promise<{ tenantId: string; key: string }> {
   const tenant = await createTenant(temp.db.kysely, { name });
-  return { tenantId: tenant.id, key: (await createApiKey(temp.db.kysely, { tenantId: tenant.id, name: "k" })).key };
+  return {
+    tenantId: tenant.id,
+    key: (await createApiKey(temp.db.kysely, { tenantId: tenant.id, name: "k", scope: "full" })).key,
+  };
 }
 
 /** An account without security or AUTH on the test server, created through the API at `url`. */

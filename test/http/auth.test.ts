@@ -4,7 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { createTestApp, type TestApp } from "../helpers/app";
 import { TEST_ADMIN_KEY, TEST_DIALECT } from "../helpers/db";
 
-type Me = { tenant: { id: string; name: string }; api_key: { id: string; daily_limit: number | null } };
+type Me = {
+  tenant: { id: string; name: string };
+  api_key: { id: string; daily_limit: number | null; scope: string };
+};
 type KeyRow = { id: string; last_used_at: string | null; revoked_at: string | null };
 
 async function problemCode(res: Response): Promise<string> {
@@ -25,7 +28,7 @@ describe(`tenant API keys (${TEST_DIALECT})`, () => {
     expect(res.status).toBe(200);
     const me = (await res.json()) as Me;
     expect(me.tenant).toMatchObject({ id: a.tenantId, name: "Acme" });
-    expect(me.api_key).toEqual({ id: a.keyId, daily_limit: 500 });
+    expect(me.api_key).toEqual({ id: a.keyId, daily_limit: 500, scope: "full" });
   });
 
   it("accepts the same key as an Authorization: Bearer token", async () => {
@@ -174,5 +177,168 @@ describe(`operator admin key (${TEST_DIALECT})`, () => {
     } finally {
       await off.close();
     }
+  });
+});
+
+describe(`API key scopes (${TEST_DIALECT})`, () => {
+  type Doc = {
+    paths: Record<string, Record<string, { security?: Record<string, string[]>[]; "x-posthorn-scope"?: string }>>;
+  };
+  type CreatedKey = { id: string; key: string; scope: string };
+  let t: TestApp;
+  let tenantId: string;
+  let full: string;
+  let sending: CreatedKey;
+  let doc: Doc;
+  const later = () => new Date(Date.now() + 3_600_000).toISOString();
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    ({ tenantId, key: full } = await t.createTenantWithKey("Scoped"));
+    sending = (await (await t.admin("POST", `/v1/tenants/${tenantId}/api-keys`, { name: "app" })).json()) as CreatedKey;
+    const account = await t.request("POST", "/v1/smtp-accounts", {
+      key: full,
+      json: {
+        name: "relay",
+        host: "127.0.0.1",
+        port: 2525,
+        security: "none",
+        from_email: "news@example.com",
+        is_default: true,
+      },
+    });
+    expect(account.status).toBe(201);
+    doc = (await (await t.request("GET", "/openapi.json")).json()) as Doc;
+  });
+  afterAll(() => t.close());
+
+  /** Every documented tenant operation, with its path's parameters filled in. */
+  const tenantOperations = () =>
+    Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.entries(ops)
+        .filter(([, op]) => op.security?.some((s) => "ApiKey" in s))
+        .map(([method, op]) => ({
+          method: method.toUpperCase(),
+          path,
+          url: path.replace(/\{[^}]+\}/g, "x_0000000000000000000000000"),
+          scope: op["x-posthorn-scope"],
+        })),
+    );
+
+  it("makes a tenant's first key full and the keys after it sending, unless a scope is asked for", async () => {
+    const fresh = ((await (await t.admin("POST", "/v1/tenants", { name: "Fresh" })).json()) as { id: string }).id;
+    const create = async (json: Record<string, unknown>) =>
+      (await (await t.admin("POST", `/v1/tenants/${fresh}/api-keys`, json)).json()) as CreatedKey;
+    expect((await create({ name: "setup" })).scope).toBe("full");
+    expect((await create({ name: "app" })).scope).toBe("sending");
+    expect((await create({ name: "admin", scope: "full" })).scope).toBe("full");
+    expect((await create({ name: "worker", scope: "sending" })).scope).toBe("sending");
+    const wrong = await t.admin("POST", `/v1/tenants/${fresh}/api-keys`, { name: "x", scope: "root" });
+    expect(wrong.status).toBe(422);
+    expect(await wrong.json()).toMatchObject({ code: "validation_failed", field: "scope" });
+    const listed = (await (await t.admin("GET", `/v1/tenants/${fresh}/api-keys`)).json()) as { data: CreatedKey[] };
+    expect(listed.data.map((k) => k.scope).sort()).toEqual(["full", "full", "sending", "sending"]);
+    expect(sending.scope).toBe("sending");
+  });
+
+  it("lets a sending key send, upload and read back and cancel what it sent, and nothing another key sent", async () => {
+    const mine = await t.request("POST", "/v1/emails", {
+      key: sending.key,
+      json: { to: ["a@example.org"], subject: "s", text: "t", scheduled_at: later() },
+    });
+    expect(mine.status).toBe(202);
+    const mineId = ((await mine.json()) as { id: string }).id;
+    const batch = await t.request("POST", "/v1/emails/batch", {
+      key: sending.key,
+      json: { defaults: { subject: "s", text: "t" }, emails: [{ to: ["b@example.org"] }] },
+    });
+    expect(batch.status).toBe(202);
+    const form = new FormData();
+    form.append("files", new File([new TextEncoder().encode("plain notes\n")], "notes.txt"));
+    expect((await t.request("POST", "/v1/attachments", { key: sending.key, body: form })).status).toBe(201);
+    const me = (await (await t.request("GET", "/v1/me", { key: sending.key })).json()) as Me & {
+      api_key: { scope: string };
+    };
+    expect(me.api_key).toMatchObject({ id: sending.id, scope: "sending" });
+
+    const theirs = await t.request("POST", "/v1/emails", {
+      key: full,
+      json: { to: ["c@example.org"], subject: "s", text: "t", scheduled_at: later() },
+    });
+    const theirsId = ((await theirs.json()) as { id: string }).id;
+
+    expect((await t.request("GET", `/v1/emails/${mineId}`, { key: sending.key })).status).toBe(200);
+    expect((await t.request("GET", `/v1/emails/${theirsId}`, { key: sending.key })).status).toBe(404);
+    expect((await t.request("POST", `/v1/emails/${theirsId}/cancel`, { key: sending.key })).status).toBe(404);
+    const listed = (await (await t.request("GET", "/v1/emails", { key: sending.key })).json()) as {
+      data: { id: string }[];
+    };
+    expect(listed.data.map((e) => e.id)).toContain(mineId);
+    expect(listed.data.map((e) => e.id)).not.toContain(theirsId);
+    expect(listed.data).toHaveLength(2); // its own email and its batch's
+
+    const cancelled = await t.request("POST", `/v1/emails/${mineId}/cancel`, { key: sending.key });
+    expect(await cancelled.json()).toMatchObject({ id: mineId, status: "cancelled" });
+    // The full key sees every email of the tenant.
+    const all = (await (await t.request("GET", "/v1/emails", { key: full })).json()) as { data: { id: string }[] };
+    expect(all.data.map((e) => e.id)).toEqual(expect.arrayContaining([mineId, theirsId]));
+  });
+
+  it("answers 403 insufficient_scope naming `full` to a sending key on accounts, webhooks, suppressions and the rest", async () => {
+    const refused = async (method: string, url: string) => {
+      const res = await t.request(method, url, { key: sending.key, json: method === "GET" ? undefined : {} });
+      expect(res.status).toBe(403);
+      expect(res.headers.get("www-authenticate")).toBe('Bearer error="insufficient_scope", scope="full"');
+      const body = (await res.json()) as { detail: string };
+      expect(body).toMatchObject({
+        code: "insufficient_scope",
+        status: 403,
+        required_scope: "full",
+        key_scope: "sending",
+      });
+      expect(String(body.detail)).toContain("`full` scope");
+    };
+    await refused("GET", "/v1/smtp-accounts");
+    await refused("POST", "/v1/smtp-accounts");
+    await refused("PATCH", "/v1/smtp-accounts/smtp_x");
+    await refused("POST", "/v1/smtp-accounts/smtp_x/test");
+    await refused("GET", "/v1/webhooks");
+    await refused("POST", "/v1/webhooks");
+    await refused("GET", "/v1/suppressions");
+    await refused("POST", "/v1/suppressions");
+    await refused("DELETE", "/v1/suppressions/a@example.org");
+    await refused("POST", "/v1/templates");
+    await refused("GET", "/v1/stats");
+    // Keys are the operator's: no tenant key of any scope reaches them.
+    const keys = await t.request("POST", `/v1/tenants/${tenantId}/api-keys`, { key: sending.key, json: { name: "x" } });
+    expect(keys.status).toBe(401);
+
+    let checked = 0;
+    for (const op of tenantOperations()) {
+      if (op.scope !== "full") continue;
+      const res = await t.request(op.method, op.url, { key: sending.key, json: op.method === "GET" ? undefined : {} });
+      if (res.status !== 403) throw new Error(`${op.method} ${op.path} answered ${res.status} to a sending key`);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(20);
+  });
+
+  it("lets a full key call every tenant route, and documents the scope of each", async () => {
+    const ops = tenantOperations();
+    for (const op of ops) {
+      expect(["full", "sending"]).toContain(op.scope!);
+      const res = await t.request(op.method, op.url, { key: full, json: op.method === "GET" ? undefined : {} });
+      if (res.status === 403) throw new Error(`${op.method} ${op.path} refused a full key`);
+    }
+    const sendingOps = ops.filter((o) => o.scope === "sending").map((o) => `${o.method} ${o.path}`);
+    expect(sendingOps.sort()).toEqual([
+      "GET /v1/emails",
+      "GET /v1/emails/{id}",
+      "GET /v1/me",
+      "POST /v1/attachments",
+      "POST /v1/emails",
+      "POST /v1/emails/batch",
+      "POST /v1/emails/{id}/cancel",
+    ]);
   });
 });

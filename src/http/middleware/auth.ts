@@ -1,6 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
-import type { ApiKeyAuthenticator } from "../../api-keys";
+import { type ApiKeyAuthenticator, requireScope } from "../../api-keys";
 import { PosthornError } from "../../errors";
 import type { AppEnv } from "../env";
 
@@ -12,10 +12,14 @@ function presentedKey(header: (name: string) => string | undefined): string | un
   return m?.[1]?.trim();
 }
 
-/** Requires a tenant's API key (X-API-Key or Authorization: Bearer). */
+/**
+ * Requires a tenant's API key (X-API-Key or Authorization: Bearer) whose scope allows the route:
+ * the one place scopes are enforced, from the table in src/api-keys/scopes.ts.
+ */
 export const apiKeyAuth = (authenticator: ApiKeyAuthenticator): MiddlewareHandler<AppEnv> =>
   async function apiKeyAuth(c, next) {
     const key = await authenticator.authenticate(presentedKey((n) => c.req.header(n)));
+    requireScope(key.scope, c.req.method, c.req.path);
     c.set("apiKey", key);
     c.set("tenantId", key.tenantId);
     await next();

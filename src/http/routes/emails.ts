@@ -1,6 +1,7 @@
 // /v1/emails: accept, read, list, cancel.
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
+import { ownEmailsOnly } from "../../api-keys";
 import type { AppDeps } from "../../app";
 import { type AcceptDeps, acceptEmail } from "../../emails/accept";
 import { cancelEmail } from "../../emails/cancel";
@@ -90,7 +91,13 @@ export function emailsApi(deps: AppDeps) {
       },
     }),
     queryParams(EmailListWithContentQuery),
-    async (c) => c.json(await listEmails(deps.db.kysely, c.get("tenantId"), c.req.valid("query"))),
+    async (c) =>
+      c.json(
+        await listEmails(deps.db.kysely, c.get("tenantId"), {
+          ...c.req.valid("query"),
+          sentWithKey: ownEmailsOnly(c.get("apiKey")),
+        }),
+      ),
   );
 
   r.get(
@@ -102,7 +109,8 @@ export function emailsApi(deps: AppDeps) {
       security: TENANT_SECURITY,
       responses: { 200: jsonResponse("The email", EmailSchema), ...problems(401, 404) },
     }),
-    async (c) => c.json(await getEmail(deps.db.kysely, c.get("tenantId"), c.req.param("id"))),
+    async (c) =>
+      c.json(await getEmail(deps.db.kysely, c.get("tenantId"), c.req.param("id"), ownEmailsOnly(c.get("apiKey")))),
   );
 
   r.post(
@@ -114,7 +122,7 @@ export function emailsApi(deps: AppDeps) {
       security: TENANT_SECURITY,
       responses: { 200: jsonResponse("The cancelled email", EmailSchema), ...problems(401, 404, 409) },
     }),
-    async (c) => c.json(await cancelEmail(deps, c.get("tenantId"), c.req.param("id"))),
+    async (c) => c.json(await cancelEmail(deps, c.get("tenantId"), c.req.param("id"), ownEmailsOnly(c.get("apiKey")))),
   );
 
   return r;

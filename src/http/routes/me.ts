@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import * as v from "valibot";
+import { API_KEY_SCOPES } from "../../api-keys";
 import type { AppDeps } from "../../app";
 import { getTenant } from "../../tenants";
 import type { AppEnv } from "../env";
@@ -11,7 +12,7 @@ import { TenantSchema } from "./tenants";
 const MeSchema = v.pipe(
   v.object({
     tenant: TenantSchema,
-    api_key: v.object({ id: v.string(), daily_limit: v.nullable(v.number()) }),
+    api_key: v.object({ id: v.string(), daily_limit: v.nullable(v.number()), scope: v.picklist(API_KEY_SCOPES) }),
   }),
   v.title("Me"),
 );
@@ -30,7 +31,7 @@ export function meApi(deps: AppDeps) {
       const key = c.get("apiKey");
       return c.json({
         tenant: await getTenant(deps.db.kysely, key.tenantId),
-        api_key: { id: key.id, daily_limit: key.dailyLimit },
+        api_key: { id: key.id, daily_limit: key.dailyLimit, scope: key.scope },
       });
     },
   );

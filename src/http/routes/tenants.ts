@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import * as v from "valibot";
-import { createApiKey, listApiKeys, revokeApiKey } from "../../api-keys";
+import { API_KEY_SCOPES, createApiKey, listApiKeys, revokeApiKey } from "../../api-keys";
 import type { AppDeps } from "../../app";
 import { createTenant, getTenant, listTenants } from "../../tenants";
 import { MAX_STORED_INTEGER } from "../../validation";
@@ -27,6 +27,13 @@ export const ApiKeySchema = v.pipe(
     name: v.string(),
     prefix: v.pipe(v.string(), v.description("Public start of the key, to recognise it.")),
     daily_limit: v.nullable(v.number()),
+    scope: v.pipe(
+      v.picklist(API_KEY_SCOPES),
+      v.description(
+        "`full`: every route. `sending`: send emails and batches, upload attachments, read and cancel the " +
+          "emails sent with this key, and GET /v1/me; anything else answers 403 `insufficient_scope`.",
+      ),
+    ),
     created_at: v.string(),
     last_used_at: v.nullable(v.string()),
     revoked_at: v.nullable(v.string()),
@@ -41,6 +48,15 @@ const CreatedApiKeySchema = v.pipe(
 
 const CreateApiKey = v.object({
   name: v.pipe(v.string(), v.trim(), v.minLength(1, "must not be empty"), v.maxLength(200)),
+  scope: v.optional(
+    v.pipe(
+      v.picklist(API_KEY_SCOPES, `must be one of ${API_KEY_SCOPES.join(", ")}`),
+      v.description(
+        "What the key may do (see ApiKey.scope). Default: `full` for a tenant's first working key (it sets " +
+          "up SMTP accounts and webhooks), `sending` for the keys after it, which is what applications should hold.",
+      ),
+    ),
+  ),
   daily_limit: v.optional(
     v.nullable(
       v.pipe(
@@ -115,7 +131,9 @@ export function tenantsApi(deps: AppDeps) {
         tenantId: c.req.param("tenantId"),
         name: body.name,
         dailyLimit: body.daily_limit ?? null,
+        scope: body.scope,
       });
+      deps.authenticator.keyCreated(key.prefix);
       return c.json(key, 201);
     },
   );
