@@ -204,4 +204,36 @@ describe(`batch sends (${TEST_DIALECT})`, () => {
       await small.close();
     }
   });
+  it("refuses text or html over POSTHORN_CONTENT_MAX_BYTES, naming the email and the field", async () => {
+    const small = await createTestApp({ POSTHORN_CONTENT_MAX_BYTES: "16kb" });
+    try {
+      const { key } = await small.createTenantWithKey();
+      const batch = (json: Json) => small.request("POST", "/v1/emails/batch", { key, json });
+      const emails = Array.from({ length: 5 }, (_, i) => ({ ...item(i), text: "short" }));
+      emails[3] = { ...emails[3]!, text: "x".repeat(16 * 1024 + 1) };
+      const one = await batch({ emails });
+      expect(one.status).toBe(422);
+      expect(((await one.json()) as Json).errors.map((e: Json) => e.field)).toEqual(["emails[3].text"]);
+
+      const shared = await batch({ defaults: { html: "€".repeat(6_000) }, emails: emails.slice(0, 2) });
+      expect(shared.status).toBe(422);
+      const problem = (await shared.json()) as Json;
+      expect(problem.errors.map((e: Json) => e.field)).toEqual(["emails[0].html", "emails[1].html"]);
+      expect(problem.errors[0].message).toBe("must be at most 16384 bytes of UTF-8 (POSTHORN_CONTENT_MAX_BYTES)");
+    } finally {
+      await small.close();
+    }
+  });
+
+  it("refuses a batch whose emails carry more than 64 MiB of content together, though each is within its limit", async () => {
+    const { key, tenantId } = await t.createTenantWithKey();
+    // 2 MB of defaults.html is a 2 MB request, but 80 MB once copied to 40 emails.
+    const html = "h".repeat(t.deps.config.contentMaxBytes);
+    const emails = Array.from({ length: 40 }, (_, i) => ({ to: [`user${i}@example.com`] }));
+    const res = await post(key, { defaults: { from: "sender@example.com", subject: "s", html }, emails });
+    expect(res.status).toBe(422);
+    expect(res.body.field).toBe("emails[32]");
+    expect(res.body.errors[0].message).toContain("more than 67108864 bytes of text and html together");
+    expect(await countEmails(tenantId)).toBe(0);
+  });
 });

@@ -222,3 +222,46 @@ describe(`templates (${TEST_DIALECT})`, () => {
     });
   });
 });
+
+describe(`template parts and POSTHORN_CONTENT_MAX_BYTES (${TEST_DIALECT})`, () => {
+  let t: TestApp;
+  let key: string;
+  beforeAll(async () => {
+    t = await createTestApp({ POSTHORN_CONTENT_MAX_BYTES: "16kb" });
+    key = (await t.createTenantWithKey()).key;
+  });
+  afterAll(() => t.close());
+
+  const call = async (method: string, path: string, json?: unknown) => {
+    const res = await t.request(method, path, { key, json });
+    return { status: res.status, body: (await res.json()) as Json };
+  };
+
+  it("refuses an html or text part larger than an email may be, on create and on update", async () => {
+    const tooLarge = "€".repeat(6_000); // 18,000 bytes of UTF-8 in 6,000 characters
+    const created = await call("POST", "/v1/templates", { name: "x", subject: "s", html: tooLarge });
+    expect(created.status).toBe(422);
+    expect(created.body.field).toBe("html");
+    expect(created.body.errors[0].message).toBe(
+      "html: must be at most 16384 bytes of UTF-8 (POSTHORN_CONTENT_MAX_BYTES)",
+    );
+
+    const ok = await call("POST", "/v1/templates", { name: "x", subject: "s", html: "€".repeat(5_000), text: "t" });
+    expect(ok.status).toBe(201);
+    const updated = await call("PATCH", `/v1/templates/${ok.body.id}`, { text: tooLarge });
+    expect(updated.status).toBe(422);
+    expect(updated.body.field).toBe("text");
+    expect((await call("GET", `/v1/templates/${ok.body.id}`)).body.version).toBe(1);
+  });
+
+  it("refuses a render larger than an email may be, with 422 template_render_limit", async () => {
+    const tpl = await call("POST", "/v1/templates", { name: "x", subject: "s", text: "{{#each a}}{{this}}{{/each}}" });
+    const render = (n: number) =>
+      call("POST", `/v1/templates/${tpl.body.id}/render`, { variables: { a: Array(n).fill("x".repeat(1_000)) } });
+    expect((await render(16)).status).toBe(200);
+    const refused = await render(17);
+    expect(refused.status).toBe(422);
+    expect(refused.body.code).toBe("template_render_limit");
+    expect(refused.body.errors[0].message).toBe("text: renders to more than 16384 bytes (POSTHORN_CONTENT_MAX_BYTES)");
+  });
+});

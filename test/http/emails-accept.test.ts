@@ -139,3 +139,52 @@ describe(`accepting emails (${TEST_DIALECT})`, () => {
     expect(page2.next_cursor).toBeNull();
   });
 });
+
+describe(`the size of text and html (${TEST_DIALECT})`, () => {
+  const MAX = 16 * 1024;
+  let t: TestApp;
+  let key: string;
+  beforeAll(async () => {
+    t = await createTestApp({ POSTHORN_CONTENT_MAX_BYTES: "16kb" });
+    ({ key } = await t.createTenantWithKey());
+  });
+  afterAll(() => t.close());
+
+  const send = (over: Record<string, unknown>) => t.request("POST", "/v1/emails", { key, json: email(over) });
+
+  it("accepts text and html of POSTHORN_CONTENT_MAX_BYTES each", async () => {
+    expect((await send({ text: "t".repeat(MAX), html: "h".repeat(MAX) })).status).toBe(202);
+    expect((await send({ text: "€".repeat(MAX / 4) })).status).toBe(202);
+  });
+
+  it("refuses one byte of UTF-8 more with a 422 naming text or html", async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ html: "h".repeat(MAX + 1) }, "html"],
+      // 5,462 characters, 16,386 bytes: the limit counts bytes, not characters.
+      [{ text: "€".repeat(Math.ceil((MAX + 1) / 3)) }, "text"],
+      [{ text: "ok", html: `${"😀".repeat(MAX / 4)}!` }, "html"],
+    ];
+    for (const [over, field] of cases) {
+      const res = await send(over);
+      expect(res.status).toBe(422);
+      const p = (await res.json()) as { field: string; errors: { message: string }[] };
+      expect(p.field).toBe(field);
+      expect(p.errors[0]!.message).toBe(`must be at most ${MAX} bytes of UTF-8 (POSTHORN_CONTENT_MAX_BYTES)`);
+    }
+  });
+
+  it("states the maximum in the OpenAPI document", async () => {
+    type Schema = { properties: Record<string, { description?: string }> };
+    const doc = (await (await t.request("GET", "/openapi.json")).json()) as {
+      paths: Record<string, { post: { requestBody: { content: { "application/json": { schema: Schema } } } } }>;
+    };
+    const bodyOf = (path: string) => doc.paths[path]!.post.requestBody.content["application/json"].schema.properties;
+    for (const field of ["text", "html"]) {
+      expect(bodyOf("/v1/emails")[field]!.description).toContain(
+        "At most POSTHORN_CONTENT_MAX_BYTES of UTF-8 (default 2mb)",
+      );
+      // html and text of a template are nullable: the description sits in the string branch.
+      expect(JSON.stringify(bodyOf("/v1/templates")[field])).toContain("POSTHORN_CONTENT_MAX_BYTES");
+    }
+  });
+});
