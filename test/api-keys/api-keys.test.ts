@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import type { KyselyPlugin } from "kysely";
+import type { Kysely, KyselyPlugin } from "kysely";
+import * as keyScopes from "../../migrations/007_key_scopes";
 import {
   ApiKeyAuthenticator,
   apiKeyMatches,
@@ -264,5 +265,29 @@ describe(`API keys in the database (${TEST_DIALECT})`, () => {
       await auth.authenticate(first).catch(() => undefined);
       expect(lookups.count).toBe(before + 1);
     }, 60_000);
+  });
+});
+
+describe(`007_key_scopes (${TEST_DIALECT})`, () => {
+  it("makes every key made before scopes existed a full key", async () => {
+    const temp = await tempDatabase();
+    try {
+      const kysely = temp.db.kysely as unknown as Kysely<any>;
+      const tenant = await createTenant(temp.db.kysely, { name: "Old" });
+      await keyScopes.down(kysely);
+      await kysely
+        .insertInto("api_keys")
+        .values({ id: "key_old", tenant_id: tenant.id, name: "old", prefix: "ph_old", secret_hash: "0", created_at: 1 })
+        .execute();
+      await keyScopes.up(kysely);
+      const row = await temp.db.kysely
+        .selectFrom("api_keys")
+        .select("scope")
+        .where("id", "=", "key_old")
+        .executeTakeFirstOrThrow();
+      expect(row.scope).toBe("full");
+    } finally {
+      await temp.cleanup();
+    }
   });
 });
