@@ -134,12 +134,22 @@ async function startPostgresInstance(id: string, opts: InstanceOptions): Promise
   const pg = db.pg!;
   const identity = `${hostname()}:${opts.dataDir}`;
   let reserved: Awaited<ReturnType<typeof pg.reserve>> | undefined;
+  /** The server process of the connection holding the lock: a new one means a reconnect, the lock gone. */
+  let lockBackend: number | undefined;
   /** Holds the identity lock on a connection of its own; false when a live instance has it. */
   const takeIdentityLock = async (): Promise<boolean> => {
     reserved ??= await pg.reserve();
     const rows = await reserved`
-      select pg_try_advisory_lock(${INSTANCE_LOCK_CLASS}::integer, hashtext(current_schema() || '/' || ${identity})) as locked`;
+      select pg_try_advisory_lock(${INSTANCE_LOCK_CLASS}::integer, hashtext(current_schema() || '/' || ${identity})) as locked,
+        pg_backend_pid() as backend`;
+    lockBackend = rows[0]?.backend;
     return rows[0]?.locked === true;
+  };
+  /** Whether the identity lock is still held (its connection may have been dropped and made again). */
+  const stillHeld = async (): Promise<boolean> => {
+    if (!reserved) return false;
+    const rows = await reserved`select pg_backend_pid() as backend`;
+    return rows[0]?.backend === lockBackend;
   };
   let ownsIdentity = false;
   try {
@@ -191,8 +201,8 @@ async function startPostgresInstance(id: string, opts: InstanceOptions): Promise
           .values({ id, identity, host: hostname(), pid: process.pid, started_at: at, heartbeat_at: at })
           .execute();
       }
-      // The identity lock went with a dropped connection: take it again.
-      if (ownsIdentity === false || reserved === undefined) ownsIdentity = await takeIdentityLock().catch(() => false);
+      // The identity lock goes with a dropped connection: take it again.
+      if (!ownsIdentity || !(await stillHeld())) ownsIdentity = await takeIdentityLock();
       // Judge others only after being connected for a whole stale period: after a database
       // outage every heartbeat is old, the live instances' too.
       if (at - aliveSince >= INSTANCE_STALE_MS) {
