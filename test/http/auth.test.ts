@@ -182,7 +182,13 @@ describe(`operator admin key (${TEST_DIALECT})`, () => {
 
 describe(`API key scopes (${TEST_DIALECT})`, () => {
   type Doc = {
-    paths: Record<string, Record<string, { security?: Record<string, string[]>[]; "x-posthorn-scope"?: string }>>;
+    paths: Record<
+      string,
+      Record<
+        string,
+        { security?: Record<string, string[]>[]; "x-posthorn-scope"?: string; responses?: Record<string, unknown> }
+      >
+    >;
   };
   type CreatedKey = { id: string; key: string; scope: string };
   let t: TestApp;
@@ -222,6 +228,7 @@ describe(`API key scopes (${TEST_DIALECT})`, () => {
           path,
           url: path.replace(/\{[^}]+\}/g, "x_0000000000000000000000000"),
           scope: op["x-posthorn-scope"],
+          documents403: op.responses?.["403"] !== undefined,
         })),
     );
 
@@ -327,6 +334,7 @@ describe(`API key scopes (${TEST_DIALECT})`, () => {
     const ops = tenantOperations();
     for (const op of ops) {
       expect(["full", "sending"]).toContain(op.scope!);
+      if (op.scope === "full") expect(op.documents403).toBe(true);
       const res = await t.request(op.method, op.url, { key: full, json: op.method === "GET" ? undefined : {} });
       if (res.status === 403) throw new Error(`${op.method} ${op.path} refused a full key`);
     }
