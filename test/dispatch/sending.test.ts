@@ -292,6 +292,26 @@ describe(`a temporary refusal with several accounts (${TEST_DIALECT})`, () => {
     expect(other.messages).toHaveLength(1);
   });
 
+  it("backs off rather than wait an hour when the accounts that have not deferred it are at their limits", async () => {
+    const { key } = await t.createTenantWithKey();
+    await createSmtpAccount(t, key, deferring, { name: "first", weight: 1000, is_default: true });
+    await createSmtpAccount(t, key, other, { name: "limited", hourly_limit: 1 });
+    const usesTheSlot = await sendEmail(t, key);
+    expect((await waitForStatus(t, key, usesTheSlot, ["sent", "failed"], 5000)).status).toBe("sent");
+    const id = await sendEmail(t, key);
+    await waitFor(async () => {
+      const v = await getEmailView(t, key, id);
+      return v.attempts.length >= 1 && v.status === "queued" && v.wait_reason?.includes("at their limits") === true;
+    }, 5000);
+    const email = await getEmailView(t, key, id);
+    expect(email.wait_reason).toStartWith(
+      "retrying after 451 4.7.1 try again later; the other accounts are at their limits",
+    );
+    // The backoff (30 s ± 20 %), not the next hour.
+    expect(Date.parse(email.next_attempt_at!) - Date.now()).toBeLessThan(40_000);
+    expect(other.messages).toHaveLength(1);
+  });
+
   it("backs off once every account has deferred it, and says why once, with the code once", async () => {
     const { key, first, second } = await twoAccounts();
     other.setScript({ rcpt: () => TRY_LATER });
