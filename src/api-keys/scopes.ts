@@ -1,6 +1,6 @@
 // What a key of each scope may call, in one table (as Resend's `sending_access` / `full_access`).
 // A `sending` key is what an application should hold: it sends, uploads attachments and reads
-// back the emails it sent, and nothing else. Everything not granted here needs `full`: a route
+// back the emails and batches it sent, and nothing else. Everything not granted here needs `full`: a route
 // added later is closed to sending keys until it is listed, never open by omission.
 import type { ApiKeyScope } from "../db/schema";
 import { PosthornError } from "../errors";
@@ -17,6 +17,7 @@ const SENDING_GRANTS: readonly Grant[] = [
   ["GET", "/v1/emails"],
   ["GET", "/v1/emails/:id"],
   ["POST", "/v1/emails/:id/cancel"],
+  ["GET", "/v1/batches/:id"],
   ["POST", "/v1/attachments"],
   ["GET", "/v1/me"],
 ];
@@ -52,7 +53,7 @@ export function requireScope(scope: ApiKeyScope, method: string, path: string): 
   );
 }
 
-/** The key whose emails alone a key may read or cancel: itself for a `sending` key, any (undefined) for `full`. */
+/** The key whose emails (and batches) alone a key may see: itself for a `sending` key, any (undefined) for `full`. */
 export function ownEmailsOnly(key: { id: string; scope: ApiKeyScope }): string | undefined {
   return key.scope === "sending" ? key.id : undefined;
 }

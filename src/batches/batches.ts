@@ -83,9 +83,15 @@ async function withCounts(db: Kysely<Database>, rows: BatchRow[]): Promise<Batch
   return rows.map((r) => toBatch(r, counts.get(r.id)!));
 }
 
-export async function getBatch(db: Kysely<Database>, tenantId: string, id: string): Promise<Batch> {
+/** With `sentWithKey`, only a batch accepted with that API key (a `sending` key sees only its own). */
+export async function getBatch(
+  db: Kysely<Database>,
+  tenantId: string,
+  id: string,
+  sentWithKey?: string,
+): Promise<Batch> {
   const row = await selectBatch(db, tenantId, id);
-  if (!row) throw notFound("batch");
+  if (!row || (sentWithKey !== undefined && row.api_key_id !== sentWithKey)) throw notFound("batch");
   return (await withCounts(db, [row]))[0]!;
 }
 

@@ -260,6 +260,7 @@ describe(`API key scopes (${TEST_DIALECT})`, () => {
       json: { defaults: { subject: "s", text: "t" }, emails: [{ to: ["b@example.org"] }] },
     });
     expect(batch.status).toBe(202);
+    const batchId = ((await batch.json()) as { id: string }).id;
     const form = new FormData();
     form.append("files", new File([new TextEncoder().encode("plain notes\n")], "notes.txt"));
     expect((await t.request("POST", "/v1/attachments", { key: sending.key, body: form })).status).toBe(201);
@@ -277,6 +278,14 @@ describe(`API key scopes (${TEST_DIALECT})`, () => {
     expect((await t.request("GET", `/v1/emails/${mineId}`, { key: sending.key })).status).toBe(200);
     expect((await t.request("GET", `/v1/emails/${theirsId}`, { key: sending.key })).status).toBe(404);
     expect((await t.request("POST", `/v1/emails/${theirsId}/cancel`, { key: sending.key })).status).toBe(404);
+    expect((await t.request("GET", `/v1/batches/${batchId}`, { key: sending.key })).status).toBe(200);
+    const theirBatch = await t.request("POST", "/v1/emails/batch", {
+      key: full,
+      json: { defaults: { subject: "s", text: "t" }, emails: [{ to: ["d@example.org"] }] },
+    });
+    const theirBatchId = ((await theirBatch.json()) as { id: string }).id;
+    expect((await t.request("GET", `/v1/batches/${theirBatchId}`, { key: sending.key })).status).toBe(404);
+    expect((await t.request("GET", `/v1/batches/${theirBatchId}`, { key: full })).status).toBe(200);
     const listed = (await (await t.request("GET", "/v1/emails", { key: sending.key })).json()) as {
       data: { id: string }[];
     };
@@ -340,6 +349,7 @@ describe(`API key scopes (${TEST_DIALECT})`, () => {
     }
     const sendingOps = ops.filter((o) => o.scope === "sending").map((o) => `${o.method} ${o.path}`);
     expect(sendingOps.sort()).toEqual([
+      "GET /v1/batches/{id}",
       "GET /v1/emails",
       "GET /v1/emails/{id}",
       "GET /v1/me",

@@ -3,6 +3,7 @@
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import * as v from "valibot";
+import { ownEmailsOnly } from "../../api-keys";
 import type { AppDeps } from "../../app";
 import {
   acceptBatch,
@@ -135,7 +136,7 @@ export function batchesApi(deps: AppDeps) {
       security: TENANT_SECURITY,
       responses: { 200: jsonResponse("The batch", BatchSchema), ...problems(401, 404) },
     }),
-    async (c) => c.json(await getBatch(db, c.get("tenantId"), c.req.param("id"))),
+    async (c) => c.json(await getBatch(db, c.get("tenantId"), c.req.param("id"), ownEmailsOnly(c.get("apiKey")))),
   );
 
   const control = (action: "pause" | "resume" | "cancel", summary: string, description: string) =>
