@@ -114,7 +114,7 @@ function openApiDocumentOf(app: Hono<AppEnv>, version: string) {
             name: "X-API-Key",
             description:
               "A tenant's API key (`ph_…`). Its scope is `full` (every route) or `sending` (send, upload " +
-              "attachments, read and cancel the emails it sent); each operation's `x-posthorn-scope` says which it needs.",
+              "attachments, read the emails and batches it sent); each operation's `x-posthorn-scope` says which it needs.",
           },
           Bearer: { type: "http", scheme: "bearer", description: "The same API key as a bearer token." },
           AdminKey: {

@@ -31,7 +31,8 @@ export const ApiKeySchema = v.pipe(
       v.picklist(API_KEY_SCOPES),
       v.description(
         "`full`: every route. `sending`: send emails and batches, upload attachments, read and cancel the " +
-          "emails sent with this key, and GET /v1/me; anything else answers 403 `insufficient_scope`.",
+          "emails sent with this key, read the batches sent with it, and GET /v1/me; anything else answers 403 " +
+          "`insufficient_scope`.",
       ),
     ),
     created_at: v.string(),
