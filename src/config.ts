@@ -247,6 +247,12 @@ export const SETTINGS = {
     parse: parseSize,
     text: "most message bytes the dispatcher loads from the queue in one claim",
   }),
+  instanceId: optional({
+    env: "POSTHORN_INSTANCE_ID",
+    shown: "host name + data directory",
+    parse: parseInstanceId,
+    text: "this instance's name on Postgres: a restart under the same name takes back what the dead one had in flight at once (set it where the host name changes on every restart, as in containers)",
+  }),
   pollIntervalMs: setting({
     env: "POSTHORN_POLL_INTERVAL",
     default: "1s",
@@ -454,6 +460,13 @@ function list(raw: string): string[] {
 function longToken(name: string, raw: string): string {
   if (raw.length < 16) {
     throw new ConfigError(`${name} is too short (at least 16 characters): generate one with \`openssl rand -hex 32\`.`);
+  }
+  return raw;
+}
+
+function parseInstanceId(name: string, raw: string): string {
+  if (!/^[A-Za-z0-9._:-]{1,100}$/.test(raw)) {
+    throw new ConfigError(`${name} must be 1–100 letters, digits or . _ : - (e.g. mail-1), not "${raw}".`);
   }
   return raw;
 }

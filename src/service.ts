@@ -78,6 +78,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       log,
       sqlitePath: sqlitePath(config),
       dataDir: config.dataDir,
+      identity: config.instanceId,
     });
   } catch (err) {
     await deps.batcher.drain();

@@ -57,6 +57,8 @@ export interface InstanceOptions {
   sqlitePath: string;
   /** Absolute data directory: with the host name, the identity a restart keeps (Postgres). */
   dataDir: string;
+  /** The operator's name for this instance (POSTHORN_INSTANCE_ID), instead of host name + data directory. */
+  identity?: string | undefined;
 }
 
 /** How often a second server on one SQLite file tries the lock again. */
@@ -132,7 +134,7 @@ async function startSqliteInstance(id: string, opts: InstanceOptions): Promise<I
 async function startPostgresInstance(id: string, opts: InstanceOptions): Promise<Instance> {
   const { db, batcher, log } = opts;
   const pg = db.pg!;
-  const identity = `${hostname()}:${opts.dataDir}`;
+  const identity = opts.identity ?? `${hostname()}:${opts.dataDir}`;
   let reserved: Awaited<ReturnType<typeof pg.reserve>> | undefined;
   /** The server process of the connection holding the lock: a new one means a reconnect, the lock gone. */
   let lockBackend: number | undefined;

@@ -1,6 +1,9 @@
 // A real server process killed in the middle of sending: every email that got a 202 is
 // delivered after a restart; duplicates are possible only for sends in flight at the kill.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { SENDING_ENV } from "../helpers/app";
 import { compiledBinary } from "../helpers/binary";
 import { TEST_DIALECT, type TempDatabase, tempDatabase } from "../helpers/db";
@@ -232,6 +235,28 @@ describe(`a restart after SIGKILL (${TEST_DIALECT})`, () => {
         expect(second.logs.some((l) => l.msg === "took back the emails a stopped server had in flight")).toBe(true);
         const { counts } = deliveryCounts(smtp.messages.map((m) => emailIdOf(m.rawText)));
         expect(ids.map((id) => counts.get(id) ?? 0)).toEqual(ids.map(() => 1));
+        second.kill("SIGTERM");
+        expect(await second.exited).toBe(0);
+      },
+      { timeout: 60_000 },
+    );
+
+  if (TEST_DIALECT === "postgres")
+    it(
+      "takes back at once what a dead instance of the same POSTHORN_INSTANCE_ID had, from another host or data directory",
+      async () => {
+        smtp.setScript({ greeting: "timeout" });
+        const named = { ...longLeaseEnv(temp), POSTHORN_INSTANCE_ID: `mail-${Date.now()}` };
+        const first = await serve(named);
+        const ids = await mailInFlight(first.url);
+        first.kill("SIGKILL");
+        await first.exited;
+        smtp.setScript({});
+        // A container restarted elsewhere: a new data directory, the same name.
+        const restartedAt = Date.now();
+        const second = await serve({ ...named, POSTHORN_DATA_DIR: mkdtempSync(join(tmpdir(), "posthorn-moved-")) });
+        await untilAll(ids, "sent", LEASE_MS / 2);
+        expect(Date.now() - restartedAt).toBeLessThan(15_000);
         second.kill("SIGTERM");
         expect(await second.exited).toBe(0);
       },
