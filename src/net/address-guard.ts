@@ -38,7 +38,8 @@ function blockedV6(addr: ipaddr.IPv6): boolean {
  */
 function hexV6(text: string): string {
   // Spellings node accepts and the URL parser does not (0:0:0::0:0.0.0.0) are not that form.
-  return URL.canParse(`http://[${text}]/`) ? new URL(`http://[${text}]/`).hostname.slice(1, -1) : text;
+  if (!text.includes(".") || !URL.canParse(`http://[${text}]/`)) return text;
+  return new URL(`http://[${text}]/`).hostname.slice(1, -1);
 }
 
 /** True when `ip` (v4 or v6, canonical text as a resolver gives it) may not be dialled; anything else is true too. */

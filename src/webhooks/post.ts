@@ -1,14 +1,15 @@
 // One signed POST of an event to a receiver, bounded by a timeout, redirects not followed (a
 // redirect could lead into a private network the URL check let pass), and only the start of
-// the answer read. The receiver's name is resolved once, checked, and the connection made to
-// those addresses only (node:http with a pinned lookup: fetch would resolve the name again, and
-// a name re-pointed in between — DNS rebinding — would reach an address never checked). Each
-// POST opens its own connection: a kept-alive socket would outlive the check it was made under.
-// Never throws: every way it can go is an outcome.
-import http from "node:http";
-import https from "node:https";
+// the answer read. The receiver's name is resolved once, checked, and the request sent to those
+// addresses only: fetch would resolve the name again, and a name re-pointed in between (DNS
+// rebinding) would reach an address never checked. So the URL is fetched at the checked IP with
+// the name as the Host header and as the TLS server name (SNI, and what the certificate is
+// verified against: Bun's `tls.serverName`). Kept-alive connections are pooled per IP and
+// server name, so a reused one is one made to a checked address. Never throws: every way it can
+// go is an outcome.
+import { isIP } from "node:net";
 import type { WebhookAttemptOutcome } from "../metrics";
-import { type AddressPolicy, type CheckedAddress, checkHost, pinnedLookup } from "../net";
+import { type AddressPolicy, type CheckedAddress, checkHost } from "../net";
 import { VERSION } from "../version";
 import { webhookHeaders } from "./signing";
 
@@ -96,54 +97,64 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
+/** A connection that was never made: the next checked address may still answer. */
+const UNREACHABLE = new Set(["ECONNREFUSED", "ENETUNREACH", "EHOSTUNREACH", "EADDRNOTAVAIL"]);
+
 /**
- * POSTs to the URL's host through the checked addresses only. The name stays the request's
- * host: it is the Host header, the TLS SNI, and what the certificate is verified against.
- * A 3xx is an answer like any other (node:http never follows redirects).
+ * POSTs to the URL's host at the checked addresses (IPv4 first, the next one only when a
+ * connection could not be made), the name kept as Host and TLS server name.
  */
-function postTo(
+async function postTo(
   url: URL,
   addresses: CheckedAddress[],
   headers: Record<string, string>,
   body: string,
   signal: AbortSignal,
 ): Promise<{ status: number; body: string | null }> {
-  const request = url.protocol === "https:" ? https.request : http.request;
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        method: "POST",
-        headers: { ...headers, "Content-Length": String(Buffer.byteLength(body)) },
-        lookup: pinnedLookup(addresses),
-        agent: false,
-        signal,
-      },
-      (res) => {
-        const status = res.statusCode ?? 0;
-        const chunks: Buffer[] = [];
-        let size = 0;
-        let done = false;
-        // Only the start of the answer is read; the rest is not downloaded.
-        const finish = () => {
-          if (done) return;
-          done = true;
-          res.destroy();
-          const text = Buffer.concat(chunks).subarray(0, RESPONSE_KEEP_BYTES).toString("utf8");
-          resolve({ status, body: text.length > 0 ? text : null });
-        };
-        res.on("data", (chunk: Buffer) => {
-          chunks.push(chunk);
-          size += chunk.byteLength;
-          if (size >= RESPONSE_KEEP_BYTES) finish();
-        });
-        res.on("end", finish);
-        // A receiver that hangs up mid-answer still answered with its status.
-        res.on("error", finish);
-        res.on("close", finish);
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
+  const init = { method: "POST", headers, body, redirect: "manual", signal } as const;
+  const name = url.hostname;
+  if (isIP(name.replace(/^\[|\]$/g, ""))) {
+    const res = await fetch(url, init);
+    return { status: res.status, body: await readStart(res) };
+  }
+  const ordered = [...addresses.filter((a) => a.family === 4), ...addresses.filter((a) => a.family === 6)];
+  let lastError: unknown;
+  for (const { address, family } of ordered) {
+    const target = new URL(url);
+    target.hostname = family === 6 ? `[${address}]` : address;
+    try {
+      const res = await fetch(target, {
+        ...init,
+        headers: { ...headers, Host: url.host },
+        ...(url.protocol === "https:" ? { tls: { serverName: name } } : {}),
+      });
+      return { status: res.status, body: await readStart(res) };
+    } catch (err) {
+      if (signal.aborted || !UNREACHABLE.has((err as { code?: string }).code ?? "")) throw err;
+      lastError = err;
+    }
+  }
+  throw lastError;
+}
+
+/** The first bytes of the answer, as text; the rest is not downloaded. */
+async function readStart(res: Response): Promise<string | null> {
+  if (!res.body) return null;
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < RESPONSE_KEEP_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } catch {
+    // A receiver that hangs up mid-answer still answered with its status.
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  const text = Buffer.concat(chunks).subarray(0, RESPONSE_KEEP_BYTES).toString("utf8");
+  return text.length > 0 ? text : null;
 }

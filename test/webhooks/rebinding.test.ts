@@ -1,4 +1,5 @@
-// DNS rebinding: a receiver's name is resolved once, checked, and the POST goes to that address.
+// DNS rebinding: a receiver's name is resolved once, checked, and the POST goes to that address
+// (fetched at the IP, the name kept as Host and TLS server name).
 // A name that answers a permitted address to the check and 127.0.0.1 afterwards never reaches
 // 127.0.0.1. Every address here is on this machine: 127.0.0.2 plays the public address the name
 // first answered (the test's policy refuses every other one, as the real one refuses loopback).
@@ -88,6 +89,22 @@ describe("webhook POSTs go to the checked address (DNS rebinding)", () => {
     const resolve = rebindingResolver("127.0.0.2", "127.0.0.1");
     const result = await post(resolve, { policy: { allowPrivate: true, resolve } });
     expect(result.responseBody).toBe("127.0.0.2");
+    expect(checked.hits).toHaveLength(1);
+    expect(rebound.hits).toEqual([]);
+  });
+
+  it("tries the next checked address when one cannot be connected to, and no other", async () => {
+    checked.hits.length = 0;
+    // Nothing listens on 127.0.0.3 at that port: refused at once.
+    const resolve: Resolve = async () => [
+      { address: "127.0.0.3", family: 4 },
+      { address: "127.0.0.2", family: 4 },
+    ];
+    const allowed = new Set(["127.0.0.2", "127.0.0.3"]);
+    const result = await post(resolve, {
+      policy: { allowPrivate: false, resolve, isBlocked: (ip) => !allowed.has(ip) },
+    });
+    expect(result).toMatchObject({ outcome: "success", responseBody: "127.0.0.2" });
     expect(checked.hits).toHaveLength(1);
     expect(rebound.hits).toEqual([]);
   });
