@@ -5,6 +5,7 @@ export {
   deleteAttachment,
   getAttachment,
   getAttachmentContent,
+  type IncomingFile,
   listAttachments,
   uploadAttachments,
 } from "./attachments";
@@ -19,3 +20,4 @@ export {
   prepareEmailAttachments,
 } from "./email-attachments";
 export { pruneExpiredAttachments } from "./prune";
+export { UploadBuffers } from "./upload-buffers";

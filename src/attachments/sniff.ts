@@ -124,19 +124,43 @@ function isPlainText(bytes: Uint8Array): boolean {
   }
 }
 
+/** How many first bytes file-type reads to recognise most types (its own sample size). */
+export const SNIFF_HEAD_BYTES = 4100;
+
+/** Why a file is refused by its name alone, before any of its bytes: a program's name. */
+export function refusalByName(filename: string): string | undefined {
+  const ext = extensionOf(filename);
+  if (ext && EXECUTABLE_EXTENSIONS.has(ext)) {
+    return `is named as a program or macro file (.${ext}), which is never accepted`;
+  }
+  return undefined;
+}
+
+const executableReason = (what: string) => `is ${what}; executables are never accepted`;
+
+/**
+ * Why a file is refused by its first bytes (SNIFF_HEAD_BYTES of them), so an upload can stop
+ * keeping an executable at once; the whole file still goes through sniffAttachment.
+ */
+export async function refusalByHead(head: Uint8Array): Promise<string | undefined> {
+  const signature = executableSignature(head);
+  if (signature) return executableReason(signature);
+  const executable = EXECUTABLE_TYPES[(await fileTypeFromBuffer(head))?.mime ?? ""];
+  return executable ? executableReason(executable) : undefined;
+}
+
 /** Decides the attachment's MIME type from its bytes, or why it is refused. */
 export async function sniffAttachment(bytes: Uint8Array, filename: string): Promise<Sniffed> {
   const ext = extensionOf(filename);
-  if (ext && EXECUTABLE_EXTENSIONS.has(ext)) {
-    return { ok: false, reason: `is named as a program or macro file (.${ext}), which is never accepted` };
-  }
+  const byName = refusalByName(filename);
+  if (byName) return { ok: false, reason: byName };
   const signature = executableSignature(bytes);
-  if (signature) return { ok: false, reason: `is ${signature}; executables are never accepted` };
+  if (signature) return { ok: false, reason: executableReason(signature) };
 
   const detected = await fileTypeFromBuffer(bytes);
   if (detected) {
     const executable = EXECUTABLE_TYPES[detected.mime];
-    if (executable) return { ok: false, reason: `is ${executable}; executables are never accepted` };
+    if (executable) return { ok: false, reason: executableReason(executable) };
     if (detected.mime === "application/x-cfb") {
       const legacy = ext ? CFB_BY_EXTENSION[ext] : undefined;
       if (legacy) return { ok: true, contentType: legacy };

@@ -9,10 +9,13 @@ import {
   getAttachment,
   getAttachmentContent,
   listAttachments,
+  UploadBuffers,
   uploadAttachments,
 } from "../../attachments";
 import { PosthornError } from "../../errors";
 import type { AppEnv } from "../env";
+import { largestRequestBody } from "../middleware/body-limit";
+import { multipartFiles } from "../multipart-files";
 import { jsonResponse, PageQuery, pageOf, problems, TENANT_SECURITY } from "../openapi";
 import { queryParams } from "../validate";
 
@@ -45,6 +48,8 @@ export function attachmentsApi(deps: AppDeps) {
     maxFiles: config.attachmentMaxFiles,
     ttlMs: config.attachmentTtlMs,
   };
+  const framing = { maxFiles: config.attachmentMaxFiles, maxBodyBytes: largestRequestBody(config) };
+  const buffers = new UploadBuffers(config.attachmentMaxBytes);
   const r = new Hono<AppEnv>();
 
   r.post(
@@ -57,7 +62,9 @@ export function attachmentsApi(deps: AppDeps) {
         `${config.attachmentMaxFiles} files of ${config.attachmentMaxBytes} bytes each (POSTHORN_ATTACHMENT_MAX_FILES, ` +
         "POSTHORN_ATTACHMENT_MAX_BYTES): a larger file is a 413. The type is detected from the bytes against an " +
         "allowlist of document, image, archive and media types; executables are refused whatever their name. " +
-        "All files are checked before any is stored. Reference the ids in `attachment_ids` of an email; an upload " +
+        "Files are read as they arrive: an oversized file is refused as soon as it passes the limit, an executable on " +
+        "its first bytes, and a refused request stores nothing. A file over 1 MB may wait for another large upload " +
+        "to be stored (503 with Retry-After after 30 s). Reference the ids in `attachment_ids` of an email; an upload " +
         "no email references is deleted after POSTHORN_ATTACHMENT_TTL.",
       security: TENANT_SECURITY,
       requestBody: {
@@ -74,26 +81,15 @@ export function attachmentsApi(deps: AppDeps) {
           },
         },
       },
-      responses: { 201: jsonResponse("Stored", UploadedSchema), ...problems(400, 401, 413, 415, 422) },
+      responses: { 201: jsonResponse("Stored", UploadedSchema), ...problems(400, 401, 413, 415, 422, 503) },
     }),
     async (c) => {
       if (!MULTIPART.test(c.req.header("Content-Type") ?? "")) {
         throw new PosthornError("unsupported_media_type", "Upload files as multipart/form-data.");
       }
-      let form: Record<string, unknown>;
-      try {
-        form = await c.req.parseBody({ all: true });
-      } catch {
-        throw new PosthornError("bad_request", "The body is not valid multipart/form-data.");
-      }
-      const files = Object.values(form)
-        .flat()
-        .filter((x): x is File => x instanceof File);
-      const uploads = await Promise.all(
-        // A part sent with filename="" arrives as a File without a name (undefined, whatever its type says).
-        files.map(async (f) => ({ name: f.name ?? "", bytes: new Uint8Array(await f.arrayBuffer()) })),
-      );
-      return c.json({ data: await uploadAttachments(db, limits, c.get("tenantId"), uploads) }, 201);
+      // Streamed: each file is checked as it arrives, and a refusal stops reading the body.
+      const files = multipartFiles(c.req.raw.body, c.req.header("Content-Type") ?? "", framing);
+      return c.json({ data: await uploadAttachments(db, limits, buffers, c.get("tenantId"), files) }, 201);
     },
   );
 
