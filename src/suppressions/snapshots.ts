@@ -6,7 +6,7 @@ import type { Kysely } from "kysely";
 import type { Database } from "../db/schema";
 import { TenantCache } from "../tenant-cache";
 import { suppressionKeyOrUndefined } from "./address-key";
-import { suppressedAmong } from "./index";
+import { suppressedAmong } from "./suppressions";
 
 const SNAPSHOT_TTL_MS = 2_000;
 /** Lists longer than this are not held in memory. */
