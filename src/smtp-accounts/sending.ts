@@ -119,7 +119,8 @@ function settingsOf(
 
 /**
  * One account of the tenant, password opened; 404 when the tenant has no such account, and
- * SealedPasswordError when its password or DKIM key cannot be opened.
+ * SealedPasswordError when its password or DKIM key cannot be opened, or when it has a user name
+ * but no password (dropped by a change of host, port, security or username).
  */
 export async function loadSendableAccount(
   db: Db,
@@ -130,6 +131,12 @@ export async function loadSendableAccount(
 ): Promise<SendableAccount> {
   const row = await selectAccount(db.kysely, tenantId, accountId);
   if (!row) throw notFound("SMTP account");
+  if (row.username !== null && row.password_sealed === null) {
+    throw new SealedPasswordError(
+      row.id,
+      "none is stored (it is dropped when host, port, security or username change): PATCH the account with its password",
+    );
+  }
   return { ...settingsOf(row, now), ...openSecrets(row, secrets), unreadable_secret: null };
 }
 

@@ -240,7 +240,10 @@ describe(`/v1/smtp-accounts (${TEST_DIALECT})`, () => {
         expect(res.status).toBe(200);
         expect(await res.json()).toMatchObject({ host: attacker.host, port: attacker.port, password_set: false });
 
-        await check(a.id);
+        const result = await check(a.id);
+        expect(result).toMatchObject({ ok: false, error: { code: "EPASSWORD" } });
+        expect(result.error?.message).toContain("PATCH the account with its password");
+        expect(attacker.connections).toBe(0);
         expect(attacker.passwords.filter((p) => p !== "")).toEqual([]);
         expect(JSON.stringify(attacker.passwords)).not.toContain(PASSWORD);
       } finally {
@@ -314,11 +317,16 @@ describe(`/v1/smtp-accounts (${TEST_DIALECT})`, () => {
 /** A server someone else runs: it takes any AUTH and records the password it was given. */
 async function startAuthRecorder() {
   const passwords: string[] = [];
+  let connections = 0;
   const server = new SMTPServer({
     logger: false,
     disableReverseLookup: true,
     key: TEST_TLS_KEY,
     cert: TEST_TLS_CERT,
+    onConnect(_session, callback) {
+      connections++;
+      callback();
+    },
     onAuth(auth, _session, callback) {
       passwords.push(String(auth.password ?? ""));
       callback(null, { user: auth.username });
@@ -330,6 +338,9 @@ async function startAuthRecorder() {
     host: "127.0.0.1",
     port,
     passwords,
+    get connections() {
+      return connections;
+    },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
