@@ -74,8 +74,27 @@ export type HostCheck =
 
 const systemResolve: Resolve = (host) => lookup(host, { all: true, verbatim: true });
 
-/** The host's addresses when every one of them may be dialled; a host given as an address is not resolved. */
-export async function checkHost(hostOrBracketed: string, policy: AddressPolicy): Promise<HostCheck> {
+/** A resolution waits at most this long unless the caller says otherwise (dns.lookup has no timeout of its own). */
+export const RESOLVE_TIMEOUT_MS = 5_000;
+
+/** Answers `fallback` when `work` has not settled within `ms`. */
+async function within<T>(work: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The host's addresses when every one of them may be dialled; a host given as an address is not
+ * resolved. A resolution that takes longer than `timeoutMs` counts as not resolving.
+ */
+export async function checkHost(
+  hostOrBracketed: string,
+  policy: AddressPolicy,
+  timeoutMs = RESOLVE_TIMEOUT_MS,
+): Promise<HostCheck> {
   const host = hostOrBracketed.replace(/^\[|\]$/g, "");
   const blocked = (ip: string) => !policy.allowPrivate && (policy.isBlocked ?? isBlockedAddress)(ip);
   const family = isIP(host);
@@ -84,12 +103,14 @@ export async function checkHost(hostOrBracketed: string, policy: AddressPolicy):
       ? { ok: false, reason: `${host} is a private or reserved address`, private: true }
       : { ok: true, addresses: [{ address: host, family: family as 4 | 6 }] };
   }
-  let found: { address: string; family: number }[];
+  let found: { address: string; family: number }[] | undefined;
   try {
-    found = await (policy.resolve ?? systemResolve)(host);
+    found = await within((policy.resolve ?? systemResolve)(host), timeoutMs, undefined);
   } catch {
     return { ok: false, reason: `${host} does not resolve`, private: false };
   }
+  if (found === undefined)
+    return { ok: false, reason: `${host} did not resolve within ${timeoutMs} ms`, private: false };
   const addresses = found.flatMap((a): CheckedAddress[] => {
     const f = isIP(a.address);
     return f ? [{ address: a.address, family: f as 4 | 6 }] : [];

@@ -6,6 +6,7 @@ export {
   checkHost,
   type HostCheck,
   isBlockedAddress,
+  RESOLVE_TIMEOUT_MS,
   type Resolve,
 } from "./address-guard";
 export { ConnectError, connectPinned, pinnedLookup } from "./pinned-connect";

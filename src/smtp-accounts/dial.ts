@@ -6,6 +6,7 @@
 // nodemailer keeps the host name, so STARTTLS and implicit TLS still verify the certificate
 // against it. And a server that does not speak SMTP is named, never quoted: its banner (an SSH
 // server's version, say) is not for a tenant to read.
+import type { Socket } from "node:net";
 import type SMTPTransport from "nodemailer/lib/smtp-transport";
 import { type AddressPolicy, checkHost, connectPinned } from "../net";
 import { PRIVATE_HOST_HINT } from "./host-guard";
@@ -20,14 +21,6 @@ function connectFailure(message: string, code: string): Error {
   return Object.assign(new Error(message), { code, command: "CONN" });
 }
 
-function timeout(ms: number): { promise: Promise<never>; clear(): void } {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const promise = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(connectFailure(`no answer from DNS within ${ms} ms`, "EDNS")), ms);
-  });
-  return { promise, clear: () => clearTimeout(timer) };
-}
-
 /**
  * nodemailer's options for the account with a getSocket that dials only checked addresses.
  * Resolving and connecting share settings.timeoutMs, as nodemailer's connectionTimeout does.
@@ -39,27 +32,27 @@ export function dialOptions(account: Account, settings: DialSettings): SMTPTrans
   return {
     ...options,
     getSocket: (_options, callback) => {
-      const started = Date.now();
-      const bound = timeout(settings.timeoutMs);
-      Promise.race([checkHost(host, settings), bound.promise])
-        .finally(bound.clear)
-        .then(async (check) => {
-          if (!check.ok) {
-            throw check.private
-              ? connectFailure(`refused: ${check.reason}; ${PRIVATE_HOST_HINT}`, "EBLOCKED")
-              : connectFailure(check.reason, "EDNS");
-          }
-          const left = Math.max(settings.timeoutMs - (Date.now() - started), 1);
-          const socket = await connectPinned(host, port, check.addresses, left).catch(
-            (err: Error & { code?: string }) => {
-              throw connectFailure(err.message, err.code === "ETIMEDOUT" ? "ETIMEDOUT" : "ECONNECTION");
-            },
-          );
-          callback(null, { connection: socket });
-        })
-        .catch((err: Error) => callback(err, undefined));
+      dial(host, port, settings).then(
+        (socket) => callback(null, { connection: socket }),
+        (err: Error) => callback(err, undefined),
+      );
     },
   };
+}
+
+/** Resolves and checks the host, then connects to a checked address; errors as nodemailer's. */
+async function dial(host: string, port: number, settings: DialSettings): Promise<Socket> {
+  const started = Date.now();
+  const check = await checkHost(host, settings, settings.timeoutMs);
+  if (!check.ok) {
+    throw check.private
+      ? connectFailure(`refused: ${check.reason}; ${PRIVATE_HOST_HINT}`, "EBLOCKED")
+      : connectFailure(check.reason, "EDNS");
+  }
+  const left = Math.max(settings.timeoutMs - (Date.now() - started), 1);
+  return connectPinned(host, port, check.addresses, left).catch((err: Error & { code?: string }) => {
+    throw connectFailure(err.message, err.code === "ETIMEDOUT" ? "ETIMEDOUT" : "ECONNECTION");
+  });
 }
 
 /** A reply line as SMTP writes them: three digits, then a space, a hyphen or the end. */

@@ -130,6 +130,17 @@ describe("checkHost", () => {
     expect(await checkHost("empty.example", policy([]))).toMatchObject({ ok: false, private: false });
   });
 
+  it("counts a resolver that does not answer in time as not resolving", async () => {
+    const silent = { allowPrivate: false, resolve: () => new Promise<never>(() => {}) };
+    const started = performance.now();
+    expect(await checkHost("slow.example", silent, 50)).toEqual({
+      ok: false,
+      private: false,
+      reason: "slow.example did not resolve within 50 ms",
+    });
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
   it("still resolves (to pin the addresses) but refuses nothing when private networks are allowed", async () => {
     expect(await checkHost("relay.lan", { ...policy(["10.0.0.5"]), allowPrivate: true })).toEqual({
       ok: true,
