@@ -10,8 +10,9 @@ import { asciiMailDomain } from "../mail/address";
 /** nodemailer signs with RSA-SHA256 only; below 1024 bits receivers treat the signature as absent (RFC 8301). */
 export const MIN_DKIM_RSA_BITS = 1024;
 /**
- * RFC 8301 asks verifiers to handle up to 4096 bits; larger keys buy nothing and cost the send
- * path dearly (an RSA signature's cost grows with the cube of its size: 16,384 bits is ~60× 4,096).
+ * RFC 8301 asks verifiers to handle up to 4096 bits; larger keys buy nothing and cost every send
+ * dearly (RSA signing grows roughly with the cube of the size; measured per signature: 2048 bits
+ * 1.6 ms, 4096 bits 8.7 ms, 5120 bits 17 ms, so 16,384 bits would be about half a second).
  */
 export const MAX_DKIM_RSA_BITS = 4096;
 const MAX_KEY_PEM = 16 * 1024;
