@@ -1,7 +1,8 @@
-// Connecting to the addresses a check let through, and to no other: a `lookup` for node:net,
-// node:http and node:https that answers with those addresses instead of asking DNS again. The
-// host name itself is kept for everything else, so TLS still sends it as SNI and verifies the
-// certificate against it (checked under Bun 1.4.5: a certificate for another name is refused).
+// Connecting to the addresses a check let through, and to no other: a `lookup` for node:net (and
+// node:http/https) that answers with those addresses instead of asking DNS again. The host name
+// itself is kept for everything else, so a TLS upgrade on the socket (nodemailer's STARTTLS or
+// implicit TLS) still sends it as SNI and verifies the certificate against it (checked under
+// Bun 1.4.5: a certificate for another name is refused). Webhooks use fetch at the IP instead.
 import type { LookupAddress, LookupOptions } from "node:dns";
 import { isIP, type LookupFunction, connect as netConnect, type Socket } from "node:net";
 import type { CheckedAddress } from "./address-guard";
