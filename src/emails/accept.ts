@@ -2,43 +2,16 @@
 // template, attachments), then store it through the one write path (store-accepted.ts),
 // committed before the caller hears 202.
 import type { AuthenticatedKey } from "../api-keys";
-import type { Config } from "../config";
-import type { SecretBox } from "../crypto/secret-box";
-import type { Db } from "../db/database";
-import type { EmailEvents } from "../email-events";
 import { newId } from "../ids";
-import type { WriteBatcher } from "../queue/write-batcher";
-import type { SenderIdentity } from "../smtp-accounts";
+import type { AcceptDeps, AcceptResult } from "./accepted";
 import { contentContext, resolveContent } from "./content";
-import { requestHash, type StoredResponse } from "./idempotency";
+import { requestHash } from "./idempotency";
 import { checkRecipientCount, prepareEmail, recipientsOf } from "./prepare-email";
-import type { QuotaState } from "./quota";
 import type { SendEmailRequest } from "./send-request";
 import { storeAccepted } from "./store-accepted";
 
+export type { AcceptDeps, AcceptResult } from "./accepted";
 export { HELD_FOREVER, type RecipientState } from "./prepare-email";
-
-export interface AcceptDeps {
-  db: Db;
-  batcher: WriteBatcher;
-  config: Config;
-  /** Signs List-Unsubscribe links. */
-  secrets: SecretBox;
-  /** Told after a commit that queued something, to wake the dispatcher. */
-  onQueued?: () => void;
-  /** Counts the acceptance in the statistics and queues its webhook event, in its transaction. */
-  events: EmailEvents;
-  /** The tenant's accounts and whom they may send as (cached: read on every accept). */
-  senders(tenantId: string): Promise<SenderIdentity[]>;
-  /** Which recipients are on the tenant's suppression list (may be seconds stale: sending re-checks). */
-  suppressed(tenantId: string, emails: string[]): Promise<Set<string>>;
-}
-
-export interface AcceptResult {
-  response: StoredResponse;
-  quota?: QuotaState;
-  replayed: boolean;
-}
 
 export async function acceptEmail(
   deps: AcceptDeps,

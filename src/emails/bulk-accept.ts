@@ -11,10 +11,9 @@ import type { Kysely } from "kysely";
 import type { Database } from "../db/schema";
 import type { BulkResult, BulkWriter } from "../queue/bulk-flushes";
 import { insertRowsAsJson } from "../queue/json-rows-insert";
-import type { AcceptDeps } from "./accept";
+import { type AcceptDeps, type AcceptOutcome, acceptedEvent, type StoreAccepted } from "./accepted";
 import { findIdempotencyRows, type IdempotencyRecord, priorAnswer, storeIdempotentResponses } from "./idempotency";
 import { consumeDailyQuotas, type QuotaState } from "./quota";
-import { type AcceptOutcome, acceptedEvent, type StoreAccepted } from "./store-accepted";
 
 export interface BulkAccept {
   deps: AcceptDeps;

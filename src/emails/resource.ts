@@ -2,7 +2,7 @@
 import type { Selectable } from "kysely";
 import type { EmailAttemptsTable, EmailsTable } from "../db/schema";
 import type { Address } from "../mail/address";
-import type { RecipientState } from "./accept";
+import type { RecipientState } from "./prepare-email";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 

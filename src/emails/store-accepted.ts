@@ -3,42 +3,26 @@
 // rows with their tags and attachment links, the statistics and webhook outbox, and the
 // idempotency record — and the caller hears 202 only after it commits.
 import type { Kysely } from "kysely";
-import type { AuthenticatedKey } from "../api-keys";
-import { type EmailAttachmentRef, linkEmailAttachments } from "../attachments";
+import { linkEmailAttachments } from "../attachments";
 import { reusableInsert } from "../db/reusable-query";
 import type { Database } from "../db/schema";
-import type { AcceptedEmail as AcceptedEmailEvent } from "../email-events";
 import { isUniqueViolation } from "../queue/write-batcher";
-import type { AcceptDeps, AcceptResult } from "./accept";
+import {
+  type AcceptDeps,
+  type AcceptedEmail,
+  type AcceptOutcome,
+  type AcceptResult,
+  acceptedEvent,
+  type StoreAccepted,
+} from "./accepted";
 import { acceptWriter } from "./bulk-accept";
-import { findIdempotentResponse, type StoredResponse, storeIdempotentResponse } from "./idempotency";
-import type { PreparedEmail } from "./prepare-email";
-import { consumeDailyQuota, type QuotaState } from "./quota";
-import type { SendEmailRequest } from "./send-request";
+import { findIdempotentResponse, storeIdempotentResponse } from "./idempotency";
+import { consumeDailyQuota } from "./quota";
 
 /** A single email's INSERT, compiled once (src/db/reusable-query.ts): the hot path. */
 const insertEmail = reusableInsert("emails");
 /** Rows per multi-row INSERT: ~40 columns × 200 stays far below either database's parameter limit. */
 const ROWS_PER_INSERT = 200;
-
-export interface AcceptedEmail extends PreparedEmail {
-  request: SendEmailRequest;
-  attachments: EmailAttachmentRef[];
-}
-
-export interface StoreAccepted {
-  key: AuthenticatedKey;
-  now: number;
-  emails: AcceptedEmail[];
-  /** The 202 body, stored with the idempotency key. */
-  body: unknown;
-  idempotency?: { key: string; hash: string };
-  /** Rows written before the emails in the same unit (a batch's own row). */
-  writeFirst?: (trx: Kysely<Database>) => Promise<void>;
-}
-
-/** What the write unit answers: the stored answer for a repeated key, or the new one. */
-export type AcceptOutcome = { replay: StoredResponse } | { response: StoredResponse; quota: QuotaState | undefined };
 
 export async function storeAccepted(deps: AcceptDeps, s: StoreAccepted): Promise<AcceptResult> {
   const tenantId = s.key.tenantId;
@@ -98,22 +82,6 @@ export async function storeAccepted(deps: AcceptDeps, s: StoreAccepted): Promise
   for (const e of emails) deps.events.afterAccept(e.body.status);
   if (emails.some((e) => e.dueNow)) deps.onQueued?.();
   return { response: outcome.response, quota: outcome.quota, replayed: false };
-}
-
-/** What the statistics and webhooks are told of an accepted email. */
-export function acceptedEvent(tenantId: string, e: AcceptedEmail, now: number): AcceptedEmailEvent {
-  return {
-    id: e.row.id,
-    tenantId,
-    status: e.body.status,
-    req: e.request,
-    recipients: e.recipients,
-    tags: e.tags,
-    now,
-    scheduledAt: e.row.scheduled_at ?? null,
-    waitReason: e.row.wait_reason ?? null,
-    subject: e.row.subject,
-  };
 }
 
 async function insertEmails(deps: AcceptDeps, trx: Kysely<Database>, tenantId: string, emails: AcceptedEmail[]) {
