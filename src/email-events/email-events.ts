@@ -146,7 +146,7 @@ export class EmailEvents {
   }
 
   /** In the cancel unit, with the row as the cancel left it. */
-  async writeCancelled(trx: Kysely<Database>, row: EmailRow): Promise<void> {
+  async writeCancelled(trx: Kysely<Database>, row: SnapshotRow): Promise<void> {
     const tags = JSON.parse(row.tags_json) as string[];
     const at = row.completed_at ?? row.updated_at;
     await recordRollup(trx, {
@@ -266,8 +266,30 @@ function acceptedSnapshot(a: AcceptedEmail): EmailSnapshot {
   };
 }
 
+/** What an event reads of an email: never its bodies (a batch cancel need not load 1,000 of them). */
+export type SnapshotRow = Pick<
+  EmailRow,
+  | "id"
+  | "tenant_id"
+  | "status"
+  | "from_email"
+  | "subject"
+  | "recipients_json"
+  | "tags_json"
+  | "metadata_json"
+  | "smtp_account_id"
+  | "pinned_smtp_account_id"
+  | "attempts"
+  | "created_at"
+  | "updated_at"
+  | "scheduled_at"
+  | "sent_at"
+  | "completed_at"
+  | "last_error"
+>;
+
 /** An email row as an event tells of it. */
-export function snapshotOf(row: EmailRow, tags = JSON.parse(row.tags_json) as string[]): EmailSnapshot {
+export function snapshotOf(row: SnapshotRow, tags = JSON.parse(row.tags_json) as string[]): EmailSnapshot {
   return {
     id: row.id,
     tenantId: row.tenant_id,
