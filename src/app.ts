@@ -1,11 +1,7 @@
 // The whole HTTP API on one screen: middleware, then one bind/route call per resource.
 import { Hono } from "hono";
 import { cors } from "hono/cors";
-import type { ApiKeyAuthenticator } from "./api-keys";
-import type { Config } from "./config";
-import type { SecretBox } from "./crypto/secret-box";
-import type { Db } from "./db/database";
-import type { EmailEvents } from "./email-events";
+import type { AppDeps } from "./deps";
 import type { AppEnv } from "./http/env";
 import { errorHandler, notFoundHandler } from "./http/errors";
 import { apiKeyAuth } from "./http/middleware/auth";
@@ -30,25 +26,7 @@ import { templatesApi } from "./http/routes/templates";
 import { tenantsApi } from "./http/routes/tenants";
 import { bindUnsubscribeApi } from "./http/routes/unsubscribe";
 import { webhooksApi } from "./http/routes/webhooks";
-import type { Logger } from "./logger";
-import type { Metrics } from "./metrics";
-import type { QueueSignals } from "./queue/signals";
-import type { WriteBatcher } from "./queue/write-batcher";
 import { VERSION } from "./version";
-
-export interface AppDeps {
-  config: Config;
-  db: Db;
-  log: Logger;
-  authenticator: ApiKeyAuthenticator;
-  secrets: SecretBox;
-  /** Every queue write goes through it (group commit on SQLite). */
-  batcher: WriteBatcher;
-  signals: QueueSignals;
-  /** Email state changes, recorded for statistics, webhooks and metrics. */
-  events: EmailEvents;
-  metrics: Metrics;
-}
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();

@@ -1,12 +1,13 @@
 // Starts the parts of a running Posthorn in order (secrets, database, migrations, HTTP) and
 // stops them in reverse.
 import { ApiKeyAuthenticator } from "./api-keys";
-import { type AppDeps, createApp } from "./app";
+import { createApp } from "./app";
 import { type Config, describeDatabase, sqlitePath } from "./config";
 import { loadSecretBox } from "./crypto/secret-box";
 import { secureDataDir } from "./db/data-dir";
 import { type Db, openDatabase } from "./db/database";
 import { migrateToLatest } from "./db/migrate";
+import type { AppDeps } from "./deps";
 import { Dispatcher } from "./dispatch/dispatcher";
 import { EmailEvents } from "./email-events";
 import { largestRequestBody } from "./http/middleware/body-limit";

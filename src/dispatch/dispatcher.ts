@@ -5,7 +5,7 @@
 // tenant's backlog or tarpit never delays another's mail; one tenant alone gets every slot. One heartbeat extends every lease this process holds. Woken in memory
 // when this process queues something; otherwise it polls (other instances, due retries).
 
-import type { AppDeps } from "../app";
+import type { AppDeps } from "../deps";
 import type { RecipientState } from "../emails/accept";
 import type { EmailRow } from "../emails/resource";
 import { randomChars } from "../ids";

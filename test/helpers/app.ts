@@ -1,7 +1,8 @@
 // The app under test, called in-process (`app.request`, no port), on a temp database.
 import { ApiKeyAuthenticator, createApiKey } from "../../src/api-keys";
-import { type AppDeps, createApp } from "../../src/app";
+import { createApp } from "../../src/app";
 import { loadSecretBox } from "../../src/crypto/secret-box";
+import type { AppDeps } from "../../src/deps";
 import { Dispatcher } from "../../src/dispatch/dispatcher";
 import { EmailEvents } from "../../src/email-events";
 import { createLogger } from "../../src/logger";

@@ -3,7 +3,6 @@
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import * as v from "valibot";
-import type { AppDeps } from "../../app";
 import {
   deleteAttachment,
   getAttachment,
@@ -12,6 +11,7 @@ import {
   UploadBuffers,
   uploadAttachments,
 } from "../../attachments";
+import type { AppDeps } from "../../deps";
 import { PosthornError } from "../../errors";
 import type { AppEnv } from "../env";
 import { largestRequestBody } from "../middleware/body-limit";

@@ -4,7 +4,6 @@ import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import * as v from "valibot";
 import { ownEmailsOnly } from "../../api-keys";
-import type { AppDeps } from "../../app";
 import {
   acceptBatch,
   type BatchDeps,
@@ -15,6 +14,7 @@ import {
   resumeBatch,
   SendBatchSchema,
 } from "../../batches";
+import type { AppDeps } from "../../deps";
 import type { AcceptDeps } from "../../emails/accept";
 import { checkIdempotencyKey } from "../../emails/idempotency";
 import { quotaHeaders } from "../../emails/quota";

@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import { ownEmailsOnly } from "../../api-keys";
-import type { AppDeps } from "../../app";
+import type { AppDeps } from "../../deps";
 import { type AcceptDeps, acceptEmail } from "../../emails/accept";
 import { cancelEmail } from "../../emails/cancel";
 import { checkIdempotencyKey } from "../../emails/idempotency";

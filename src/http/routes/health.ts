@@ -1,8 +1,8 @@
 import type { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import * as v from "valibot";
-import type { AppDeps } from "../../app";
 import { UNAVAILABLE_RETRY_AFTER_SECONDS } from "../../db/errors";
+import type { AppDeps } from "../../deps";
 import { PosthornError } from "../../errors";
 import type { AppEnv } from "../env";
 import { jsonResponse, problems } from "../openapi";

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import * as v from "valibot";
 import { API_KEY_SCOPES } from "../../api-keys";
-import type { AppDeps } from "../../app";
+import type { AppDeps } from "../../deps";
 import { getTenant } from "../../tenants";
 import type { AppEnv } from "../env";
 import { jsonResponse, problems, TENANT_SECURITY } from "../openapi";

@@ -1,7 +1,7 @@
 // /v1/stats and /v1/queue: what was sent (from the hourly rollups) and what waits now.
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
-import type { AppDeps } from "../../app";
+import type { AppDeps } from "../../deps";
 import { QueueStatusSchema, queryStats, queueStatus, StatsQuerySchema, StatsReportSchema } from "../../stats";
 import type { AppEnv } from "../env";
 import { jsonResponse, problems, TENANT_SECURITY } from "../openapi";

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import * as v from "valibot";
 import { API_KEY_SCOPES, createApiKey, listApiKeys, revokeApiKey } from "../../api-keys";
-import type { AppDeps } from "../../app";
+import type { AppDeps } from "../../deps";
 import { createTenant, getTenant, listTenants } from "../../tenants";
 import { MAX_STORED_INTEGER } from "../../validation";
 import type { AppEnv } from "../env";

@@ -5,7 +5,7 @@
 import type { Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { describeRoute } from "hono-openapi";
-import type { AppDeps } from "../../app";
+import type { AppDeps } from "../../deps";
 import { readUnsubscribeToken, unsubscribeByToken } from "../../unsubscribe";
 import type { AppEnv } from "../env";
 

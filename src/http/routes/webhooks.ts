@@ -2,7 +2,7 @@
 // translates HTTP; the rules live in src/webhooks.
 import { Hono } from "hono";
 import { describeRoute, resolver } from "hono-openapi";
-import type { AppDeps } from "../../app";
+import type { AppDeps } from "../../deps";
 import { PosthornError } from "../../errors";
 import { parseOrThrow } from "../../validation";
 import {

@@ -3,8 +3,10 @@
 // within seconds whoever notices). Resetting the send counters runs once per hour across
 // instances; limits never depended on it (counters are windowed), it only keeps the stored
 // figures tidy for readers.
-import type { AppDeps } from "../../app";
+import type { Logger } from "../../logger";
 import { promoteDueScheduled, rescueExpiredLeases } from "../../queue/leases";
+import type { QueueSignals } from "../../queue/signals";
+import type { WriteBatcher } from "../../queue/write-batcher";
 import { resetStaleSendCounters } from "../../smtp-accounts/counters";
 import type { Scheduler } from "../scheduler";
 import { HOUR_MS, SECOND_MS } from "../windows";
@@ -15,7 +17,10 @@ export const RESET_COUNTERS_JOB = "reset-send-counters";
 
 const RESCUE_EVERY_MS = 5 * SECOND_MS;
 
-export function scheduleQueueJobs(scheduler: Scheduler, deps: Pick<AppDeps, "batcher" | "log" | "signals">): Scheduler {
+export function scheduleQueueJobs(
+  scheduler: Scheduler,
+  deps: { batcher: WriteBatcher; log: Logger; signals: QueueSignals },
+): Scheduler {
   return scheduler
     .every(
       PROMOTE_SCHEDULED_JOB,
