@@ -82,8 +82,10 @@ export function bodyBytes(row: Pick<EmailRow, "text_body" | "html_body" | "heade
  * tenant with a backlog; checked with `run_at <= now` over a whole tenant, every held one.
  */
 function dueTenants(now: number): RawBuilder<{ tenant_id: string }> {
+  // A correlated `limit 1` per priority, not EXISTS: Postgres turned `exists … or exists …`
+  // into hashed subplans that read every due row (5,000 rows for one tenant, 4.8 ms a claim).
   const dueAt = (p: number) =>
-    sql`exists (select 1 from emails d where d.status = 'queued' and d.tenant_id = t.tenant_id and d.priority = ${sql.lit(p)} and d.run_at <= ${now})`;
+    sql`(select 1 from emails d where d.status = 'queued' and d.tenant_id = t.tenant_id and d.priority = ${sql.lit(p)} and d.run_at <= ${now} limit 1)`;
   return sql<{ tenant_id: string }>`
     with recursive t(tenant_id) as (
       select (select tenant_id from emails where status = 'queued' order by tenant_id limit 1)
@@ -91,7 +93,7 @@ function dueTenants(now: number): RawBuilder<{ tenant_id: string }> {
       select (select e.tenant_id from emails e where e.status = 'queued' and e.tenant_id > t.tenant_id order by e.tenant_id limit 1)
       from t where t.tenant_id is not null
     )
-    select tenant_id from t where tenant_id is not null and (${sql.join(PRIORITIES.map(dueAt), sql` or `)})`;
+    select tenant_id from t where tenant_id is not null and coalesce(${sql.join(PRIORITIES.map(dueAt))}) is not null`;
 }
 
 interface TenantClaim {

@@ -76,7 +76,8 @@ export async function claimDueDeliveries(
 
 /**
  * Tenants with due deliveries: a loose index scan of webhook_deliveries_due_by_tenant (the next
- * tenant after the last, one seek each) and one seek per tenant for a due row.
+ * tenant after the last, one seek each) and one seek per tenant for a due row (a correlated
+ * `limit 1`: Postgres may answer EXISTS with a hashed subplan that reads every due row).
  */
 function dueTenants(now: number) {
   return sql<{ tenant_id: string }>`
@@ -87,7 +88,7 @@ function dueTenants(now: number) {
       from t where t.tenant_id is not null
     )
     select tenant_id from t where tenant_id is not null
-      and exists (select 1 from webhook_deliveries d where d.status = 'pending' and d.tenant_id = t.tenant_id and d.run_at <= ${now})`;
+      and (select 1 from webhook_deliveries d where d.status = 'pending' and d.tenant_id = t.tenant_id and d.run_at <= ${now} limit 1) is not null`;
 }
 
 export interface DeliveryOutcome {
