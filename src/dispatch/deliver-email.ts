@@ -3,6 +3,7 @@
 // Returns what to write; the dispatcher writes it (fenced by the lease token).
 import type { Kysely } from "kysely";
 import { loadEmailAttachments } from "../attachments";
+import { mayRetry, retryDelayMs } from "../backoff";
 import { batchStopFor } from "../batches";
 import type { Config } from "../config";
 import type { Database } from "../db/schema";
@@ -16,7 +17,6 @@ import type { SendableAccount } from "../smtp-accounts";
 import { type LimitHold, nextWindowOpening, reserveSendSlot } from "../smtp-accounts/counters";
 import type { AccountHealth } from "./account-health";
 import type { SmtpSender } from "./account-pool";
-import { mayRetry, retryDelayMs } from "./backoff";
 import { eligibleAccounts, orderAccounts } from "./choose-account";
 import { type ClassifiedAttempt, classifyFailure, classifySuccess, describeFailure } from "./classify";
 import { composeMessage, messageIdFor } from "./compose";

@@ -1,10 +1,11 @@
 // One attempt of one delivery, start to finish: read the endpoint, POST the signed body, write
 // the attempt and the delivery's next state (fenced by the lease token), count and log it.
 // Shared by the webhook dispatcher and the test endpoint.
+
+import { mayRetry, retryDelayMs } from "../backoff";
 import type { Config } from "../config";
 import type { SecretBox } from "../crypto/secret-box";
 import type { Db } from "../db/database";
-import { mayRetry, retryDelayMs } from "../dispatch/backoff";
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
 import type { WriteBatcher } from "../queue/write-batcher";

@@ -1,6 +1,7 @@
-// When to try again: exponential backoff with ±20% jitter (so a fleet of deferred emails does
-// not come back in one burst), within the configured attempts and age.
-import type { RetryPolicy } from "../config";
+// When to try again, for emails and webhook deliveries alike: exponential backoff with ±20%
+// jitter (so a fleet of deferred attempts does not come back in one burst), within the
+// configured attempts and age.
+import type { RetryPolicy } from "./config";
 
 const JITTER = 0.2;
 
