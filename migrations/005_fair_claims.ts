@@ -5,12 +5,14 @@ import { type Kysely, sql } from "kysely";
 
 export async function up(db: Kysely<any>): Promise<void> {
   // Replaces emails_ready (priority, run_at): claims now read one tenant's due rows of one
-  // priority at a time, and walk tenant ids to find who has any. Still only queued rows.
+  // priority at a time, and walk tenant ids to find who has any. Only queued rows that may come
+  // due: mail held until released (no account, a paused batch: run_at 9999-12-31) is left out,
+  // so a tenant with only such mail costs the walk nothing.
   await db.schema
     .createIndex("emails_ready_by_tenant")
     .on("emails")
     .columns(["tenant_id", "priority", "run_at"])
-    .where(sql.ref("status"), "=", "queued")
+    .where(sql`status = 'queued' and run_at < 253402300799000`)
     .execute();
   await db.schema.dropIndex("emails_ready").execute();
   await db.schema

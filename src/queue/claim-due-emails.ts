@@ -7,9 +7,18 @@
 // without ever taking the same row.
 import { type RawBuilder, sql } from "kysely";
 import type { Db } from "../db/database";
+import { HELD_FOREVER } from "../emails/prepare-email";
 import type { EmailRow } from "../emails/resource";
 import { type ClaimPlan, claimRoundRobin, interleave } from "./fair-shares";
 import type { WriteBatcher } from "./write-batcher";
+
+/**
+ * emails_ready_by_tenant holds queued rows that may come due: every query of it says so in the
+ * same words, so that both databases see it applies (SQLite matches a partial index's terms).
+ */
+const READY = sql`status = 'queued' and run_at < ${sql.lit(HELD_FOREVER)}`;
+const readyAs = (alias: string) =>
+  sql`${sql.ref(`${alias}.status`)} = 'queued' and ${sql.ref(`${alias}.run_at`)} < ${sql.lit(HELD_FOREVER)}`;
 
 /** Priorities an email may have (1 highest … 5), claimed in this order within a tenant. */
 export const PRIORITIES = [1, 2, 3, 4, 5] as const;
@@ -85,12 +94,12 @@ function dueTenants(now: number): RawBuilder<{ tenant_id: string }> {
   // A correlated `limit 1` per priority, not EXISTS: Postgres turned `exists … or exists …`
   // into hashed subplans that read every due row (5,000 rows for one tenant, 4.8 ms a claim).
   const dueAt = (p: number) =>
-    sql`(select 1 from emails d where d.status = 'queued' and d.tenant_id = t.tenant_id and d.priority = ${sql.lit(p)} and d.run_at <= ${now} limit 1)`;
+    sql`(select 1 from emails d where ${readyAs("d")} and d.tenant_id = t.tenant_id and d.priority = ${sql.lit(p)} and d.run_at <= ${now} limit 1)`;
   return sql<{ tenant_id: string }>`
     with recursive t(tenant_id) as (
-      select (select tenant_id from emails where status = 'queued' order by tenant_id limit 1)
+      select (select tenant_id from emails where ${READY} order by tenant_id limit 1)
       union all
-      select (select e.tenant_id from emails e where e.status = 'queued' and e.tenant_id > t.tenant_id order by e.tenant_id limit 1)
+      select (select e.tenant_id from emails e where ${readyAs("e")} and e.tenant_id > t.tenant_id order by e.tenant_id limit 1)
       from t where t.tenant_id is not null
     )
     select tenant_id from t where tenant_id is not null and coalesce(${sql.join(PRIORITIES.map(dueAt))}) is not null`;
@@ -111,7 +120,7 @@ type Lease = { token: string; until: number; now: number };
 /** One tenant's due rows of one priority, oldest first, as a range of emails_ready_by_tenant. */
 const due = (q: TenantClaim) => sql`
   select id, run_at, ${BODY_BYTES} as size from emails
-  where status = 'queued' and tenant_id = ${q.tenantId} and priority = ${sql.lit(q.priority)} and run_at <= ${q.now}
+  where ${READY} and tenant_id = ${q.tenantId} and priority = ${sql.lit(q.priority)} and run_at <= ${q.now}
   order by run_at limit ${q.limit}`;
 
 /** Of `from` (id, run_at, size), the ids whose running byte sum fits (and the first, if allowed). */

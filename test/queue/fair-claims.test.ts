@@ -75,9 +75,12 @@ describe(`fair claims (${TEST_DIALECT})`, () => {
     expect(rows.map((r) => r.id)).toEqual([ids[2]!, ids[1]!, ids[3]!]);
   });
 
-  it("takes no more for a tenant than the plan leaves it room for", async () => {
+  it("takes no more for a tenant than the plan leaves it room for, and offers only tenants with due mail", async () => {
     const a = await tenantWithDueMail(20);
     const b = await tenantWithDueMail(20);
+    // Held until an account exists: not due, so not offered.
+    const held = await t.createTenantWithKey();
+    await t.request("POST", "/v1/emails", { key: held.key, json: { to: ["a@example.com"], subject: "s", text: "x" } });
     const rows = await claim({
       plan: (due) => {
         expect([...due].sort()).toEqual([a, b].sort());
