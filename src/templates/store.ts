@@ -39,7 +39,13 @@ export async function selectTemplateVersion(
 }
 
 /** Templates with their current version, newest first; `limit + 1` rows to tell whether more exist. */
-export async function selectTemplatePage(db: Executor, tenantId: string, afterId: string | undefined, limit: number) {
+export async function selectTemplatePage(
+  db: Executor,
+  tenantId: string,
+  afterId: string | undefined,
+  limit: number,
+  withContent = false,
+) {
   let q = db
     .selectFrom("templates")
     .innerJoin("template_versions", (j) =>
@@ -54,9 +60,9 @@ export async function selectTemplatePage(db: Executor, tenantId: string, afterId
       "templates.created_at",
       "templates.updated_at",
       "template_versions.subject",
-      "template_versions.html",
-      "template_versions.text",
     ])
+    // The bodies (up to 512 KB each, 200 templates a page) only when asked.
+    .$if(withContent, (qb) => qb.select(["template_versions.html", "template_versions.text"]))
     .where("templates.tenant_id", "=", tenantId)
     .orderBy("templates.id", "desc")
     .limit(limit + 1);
@@ -64,16 +70,18 @@ export async function selectTemplatePage(db: Executor, tenantId: string, afterId
   return q.execute();
 }
 
-/** Versions newest first, below `beforeVersion` when given; `limit + 1` rows. */
+/** Versions newest first, below `beforeVersion` when given; `limit + 1` rows; bodies only `withContent`. */
 export async function selectVersionPage(
   db: Executor,
   templateId: string,
   beforeVersion: number | undefined,
   limit: number,
-): Promise<TemplateVersionRow[]> {
+  withContent = false,
+) {
   let q = db
     .selectFrom("template_versions")
-    .selectAll()
+    .select(["template_id", "version", "subject", "created_at"])
+    .$if(withContent, (qb) => qb.select(["html", "text"]))
     .where("template_id", "=", templateId)
     .orderBy("version", "desc")
     .limit(limit + 1);

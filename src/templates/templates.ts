@@ -35,8 +35,9 @@ export interface Template {
   /** The current version: what an email gets when it names no version. */
   version: number;
   subject: string;
-  html: string | null;
-  text: string | null;
+  /** Left out of a list page unless it asks for `include=content`. */
+  html?: string | null;
+  text?: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -46,8 +47,9 @@ export interface TemplateVersion {
   object: "template_version";
   version: number;
   subject: string;
-  html: string | null;
-  text: string | null;
+  /** Left out of a list page unless it asks for `include=content`. */
+  html?: string | null;
+  text?: string | null;
   created_at: string;
 }
 
@@ -62,13 +64,18 @@ export interface RenderedContent {
 const iso = (ms: number) => new Date(ms).toISOString();
 type Db = Kysely<Database>;
 
-const toVersion = (v: TemplateVersionRow): TemplateVersion => ({
+type Bodies = { html?: string | null; text?: string | null };
+/** The bodies when the row has them (a list page reads them only when asked). */
+const bodiesOf = (row: Bodies) => ("html" in row ? { html: row.html ?? null, text: row.text ?? null } : {});
+
+const toVersion = (
+  v: Pick<TemplateVersionRow, "template_id" | "version" | "subject" | "created_at"> & Bodies,
+): TemplateVersion => ({
   template_id: v.template_id,
   object: "template_version",
   version: v.version,
   subject: v.subject,
-  html: v.html,
-  text: v.text,
+  ...bodiesOf(v),
   created_at: iso(v.created_at),
 });
 
@@ -79,9 +86,7 @@ type TemplateWithContent = {
   created_at: number;
   updated_at: number;
   subject: string;
-  html: string | null;
-  text: string | null;
-};
+} & Bodies;
 
 const toTemplate = (t: TemplateWithContent): Template => ({
   id: t.id,
@@ -89,8 +94,7 @@ const toTemplate = (t: TemplateWithContent): Template => ({
   name: t.name,
   version: t.current_version,
   subject: t.subject,
-  html: t.html,
-  text: t.text,
+  ...bodiesOf(t),
   created_at: iso(t.created_at),
   updated_at: iso(t.updated_at),
 });
@@ -148,9 +152,12 @@ export async function getTemplate(db: Db, tenantId: string, id: string): Promise
   return toTemplate({ ...t, subject: v.subject, html: v.html, text: v.text });
 }
 
-export async function listTemplates(db: Db, tenantId: string, page: PageRequest = {}): Promise<Page<Template>> {
+/** A page of a list: `include: "content"` adds each item's html and text, left out otherwise. */
+export type ListRequest = PageRequest & { include?: "content" };
+
+export async function listTemplates(db: Db, tenantId: string, page: ListRequest = {}): Promise<Page<Template>> {
   const limit = pageSize(page.limit);
-  const rows = await selectTemplatePage(db, tenantId, decodeCursor(page.cursor), limit);
+  const rows = await selectTemplatePage(db, tenantId, decodeCursor(page.cursor), limit, page.include === "content");
   return toPage(rows, limit, toTemplate);
 }
 
@@ -210,12 +217,12 @@ export async function listTemplateVersions(
   db: Db,
   tenantId: string,
   id: string,
-  page: PageRequest = {},
+  page: ListRequest = {},
 ): Promise<Page<TemplateVersion>> {
   if (!(await selectTemplate(db, tenantId, id))) throw notFound("template");
   const limit = pageSize(page.limit);
   const before = decodeVersionCursor(page.cursor);
-  const rows = await selectVersionPage(db, id, before, limit);
+  const rows = await selectVersionPage(db, id, before, limit, page.include === "content");
   const more = rows.length > limit;
   const kept = more ? rows.slice(0, limit) : rows;
   return {

@@ -53,6 +53,29 @@ const TemplateVersionSchema = v.pipe(
   v.title("TemplateVersion"),
 );
 
+// Lists leave the bodies out unless asked: 200 templates of two 512 KB parts would be 200 MB
+// in one page.
+const onlyWithContent = (what: string) =>
+  v.optional(v.pipe(v.nullable(v.string()), v.description(`${what}; present only with \`include=content\`.`)));
+const ListedContent = { html: onlyWithContent("The HTML part"), text: onlyWithContent("The text part") };
+const ListQuery = v.object({
+  ...PageQuery.entries,
+  include: v.optional(
+    v.pipe(
+      v.picklist(["content"]),
+      v.description("`content`: each item with its `html` and `text`. Without it a page leaves them out."),
+    ),
+  ),
+});
+const TemplateListItemSchema = v.pipe(
+  v.object({ ...TemplateSchema.pipe[0].entries, ...ListedContent }),
+  v.title("TemplateListItem"),
+);
+const TemplateVersionListItemSchema = v.pipe(
+  v.object({ ...TemplateVersionSchema.pipe[0].entries, ...ListedContent }),
+  v.title("TemplateVersionListItem"),
+);
+
 const RenderedSchema = v.pipe(
   v.object({ template_id: v.string(), version: v.number(), ...Content }),
   v.title("RenderedTemplate"),
@@ -86,14 +109,16 @@ export function templatesApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "List templates",
-      description: "Newest first, each with its current version's content.",
+      description:
+        "Newest first, each with its current version's subject; `include=content` adds `html` and `text` " +
+        "(or get one template by its id).",
       security: TENANT_SECURITY,
       responses: {
-        200: jsonResponse("A page of templates", pageOf(TemplateSchema, "TemplatePage")),
+        200: jsonResponse("A page of templates", pageOf(TemplateListItemSchema, "TemplatePage")),
         ...problems(401, 422),
       },
     }),
-    queryParams(PageQuery),
+    queryParams(ListQuery),
     async (c) => c.json(await listTemplates(db, c.get("tenantId"), c.req.valid("query"))),
   );
 
@@ -152,14 +177,14 @@ export function templatesApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "List a template's versions",
-      description: "Newest first.",
+      description: "Newest first; `include=content` adds each version's `html` and `text`.",
       security: TENANT_SECURITY,
       responses: {
-        200: jsonResponse("A page of versions", pageOf(TemplateVersionSchema, "TemplateVersionPage")),
+        200: jsonResponse("A page of versions", pageOf(TemplateVersionListItemSchema, "TemplateVersionPage")),
         ...problems(401, 404, 422),
       },
     }),
-    queryParams(PageQuery),
+    queryParams(ListQuery),
     async (c) => c.json(await listTemplateVersions(db, c.get("tenantId"), c.req.param("id"), c.req.valid("query"))),
   );
 
