@@ -12,7 +12,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .createIndex("emails_ready_by_tenant")
     .on("emails")
     .columns(["tenant_id", "priority", "run_at"])
-    .where(sql`status = 'queued' and run_at < 253402300799000`)
+    .where(sql<boolean>`status = 'queued' and run_at < 253402300799000`)
     .execute();
   await db.schema.dropIndex("emails_ready").execute();
   await db.schema
