@@ -20,7 +20,13 @@ import {
   selectAttachmentPage,
   selectContent,
 } from "./store";
-import { FREE_BYTES, growableBuffer, type UploadBuffers, type UploadSlot } from "./upload-buffers";
+import {
+  FREE_BYTES,
+  growableBuffer,
+  SLOT_MIN_BYTES_PER_SECOND,
+  type UploadBuffers,
+  type UploadSlot,
+} from "./upload-buffers";
 
 export interface Attachment {
   id: string;
@@ -120,6 +126,7 @@ async function receiveFile(file: IncomingFile, field: string, maxBytes: number, 
       size += chunk.byteLength;
       if (size > maxBytes) throw tooLarge(field, name || file.name, maxBytes);
       if (!buffer) continue;
+      if (slot?.tooSlow(size)) throw tooSlow(field, name || file.name);
       if (!slot && size > FREE_BYTES) {
         slot = await buffers.acquire();
         slot.buffer.resize(at);
@@ -151,6 +158,14 @@ async function receiveFile(file: IncomingFile, field: string, maxBytes: number, 
     slot?.release();
   }
 }
+
+const tooSlow = (field: string, name: string) =>
+  new PosthornError(
+    "bad_request",
+    `${field} (${name}) came too slowly (under ${SLOT_MIN_BYTES_PER_SECOND / 1024} KB/s) while it held one of the ` +
+      "buffers large uploads wait for; send it faster, or retry.",
+    { issues: [{ field, message: "came too slowly" }] },
+  );
 
 const tooManyFiles = (max: number, got: string) =>
   new PosthornError(

@@ -11,12 +11,25 @@ export const FREE_BYTES = 1024 * 1024;
 export const LARGE_SLOTS = 1;
 /** Past this wait for a slot, the upload is answered 503 with Retry-After. */
 export const SLOT_WAIT_MS = 30_000;
+/**
+ * A file holding a slot must keep coming at this average rate (after a grace period), or a
+ * client trickling bytes would keep every other large upload waiting: 96 MB may take 6 minutes.
+ */
+export const SLOT_MIN_BYTES_PER_SECOND = 256 * 1024;
+export const SLOT_GRACE_MS = 10_000;
+
+export interface SlotPace {
+  minBytesPerSecond: number;
+  graceMs: number;
+}
 
 export interface UploadSlot {
   /** Resizable up to the file limit; only the pages written take memory. Empty when handed out. */
   buffer: ArrayBuffer;
   /** Gives the slot back (once); the buffer must not be used after. */
   release(): void;
+  /** Whether `received` bytes came too slowly for the time the slot has been held. */
+  tooSlow(received: number): boolean;
 }
 
 /** A buffer that grows in place up to `maxBytes`. */
@@ -31,6 +44,7 @@ export class UploadBuffers {
     readonly maxBytes: number,
     slots = LARGE_SLOTS,
     readonly waitMs = SLOT_WAIT_MS,
+    readonly pace: SlotPace = { minBytesPerSecond: SLOT_MIN_BYTES_PER_SECOND, graceMs: SLOT_GRACE_MS },
   ) {
     this.#unmade = slots;
   }
@@ -64,8 +78,11 @@ export class UploadBuffers {
   #slot(buffer: ArrayBuffer): UploadSlot {
     buffer.resize(0);
     let released = false;
+    const since = performance.now();
+    const { minBytesPerSecond, graceMs } = this.pace;
     return {
       buffer,
+      tooSlow: (received) => performance.now() - since > graceMs + (received / minBytesPerSecond) * 1000,
       release: () => {
         if (released) return;
         released = true;

@@ -3,7 +3,7 @@
 // one at a time, and what is stored comes back byte for byte.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { createHash } from "node:crypto";
-import { UploadBuffers } from "../../src/attachments";
+import { UploadBuffers, uploadAttachments } from "../../src/attachments";
 import { createTestApp, type TestApp } from "../helpers/app";
 import { TEST_DIALECT } from "../helpers/db";
 
@@ -141,6 +141,27 @@ describe(`streamed uploads (${TEST_DIALECT})`, () => {
     expect(res.status).toBe(422);
     expect(res.body).toMatchObject({ field: "files", detail: expect.stringContaining("At most 10 files") });
     expect(res.upload.pulled()).toBeLessThan(8 * MB);
+  });
+
+  it("refuses a large file that trickles while it holds a buffer, and frees the buffer", async () => {
+    const { tenantId } = await t.createTenantWithKey("Trickle");
+    // 2 MB must come within 50 ms + 20 ms at this pace; the last byte comes 200 ms later.
+    const buffers = new UploadBuffers(FILE_MAX, 1, 1_000, { minBytesPerSecond: 100 * MB, graceMs: 50 });
+    async function* trickle() {
+      yield PDF_HEAD;
+      yield new Uint8Array(2 * MB);
+      await Bun.sleep(200);
+      yield new Uint8Array(1);
+    }
+    const files = (async function* () {
+      yield { name: "slow.pdf", chunks: trickle() };
+    })();
+    const limits = { maxBytes: FILE_MAX, maxFiles: 10, ttlMs: 60_000 };
+    await expect(uploadAttachments(t.deps.db.kysely, limits, buffers, tenantId, files)).rejects.toMatchObject({
+      code: "bad_request",
+      message: expect.stringContaining("came too slowly"),
+    });
+    (await buffers.acquire()).release();
   });
 
   it("receives large uploads one at a time: three at once take about the memory of one", async () => {
