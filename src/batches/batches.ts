@@ -4,17 +4,15 @@
 // an email claimed just before a pause (or retried after it) waits too.
 import type { Kysely } from "kysely";
 import type { BatchStatus, Database, EmailStatus } from "../db/schema";
-import type { EmailEvents } from "../email-events";
+import { type EmailEvents, SNAPSHOT_COLUMNS } from "../email-events";
 import { conflict, notFound } from "../errors";
 import { decodeCursor, type Page, type PageRequest, pageSize } from "../pagination";
 import type { FinishClaim } from "../queue/finish-claim";
+import { cancelWaitingEmails, holdWaitingEmails, releasePausedEmails } from "../queue/waiting-emails";
 import type { WriteBatcher } from "../queue/write-batcher";
 import {
   type BatchRow,
-  cancelBatchEmails,
   countBatchEmails,
-  holdBatchEmails,
-  releaseBatchEmails,
   selectBatch,
   selectBatchPage,
   selectBatchStatus,
@@ -124,7 +122,7 @@ export async function pauseBatch(deps: BatchDeps, tenantId: string, id: string):
     const row = await mustChange(trx, tenantId, id, "paused");
     if (row.status === "paused") return;
     await setBatchStatus(trx, tenantId, id, ["active"], "paused", now);
-    await holdBatchEmails(trx, id, pausedReason(id), now);
+    await holdWaitingEmails(trx, { batchId: id }, pausedReason(id), now);
   });
   return getBatch(deps.db.kysely, tenantId, id);
 }
@@ -136,7 +134,7 @@ export async function resumeBatch(deps: BatchDeps, tenantId: string, id: string)
     const row = await mustChange(trx, tenantId, id, "resumed");
     if (row.status === "active") return 0;
     await setBatchStatus(trx, tenantId, id, ["paused"], "active", now);
-    return releaseBatchEmails(trx, id, now);
+    return releasePausedEmails(trx, { batchId: id }, now);
   });
   if (released > 0) deps.onQueued?.();
   return getBatch(deps.db.kysely, tenantId, id);
@@ -150,7 +148,7 @@ export async function cancelBatch(deps: BatchDeps, tenantId: string, id: string)
     if (!row) throw notFound("batch");
     if (row.status === "cancelled") return 0;
     await setBatchStatus(trx, tenantId, id, ["active", "paused"], "cancelled", now);
-    const rows = await cancelBatchEmails(trx, id, now);
+    const rows = await cancelWaitingEmails(trx, { batchId: id }, now, SNAPSHOT_COLUMNS);
     for (const email of rows) await deps.events.writeCancelled(trx, email);
     return rows.length;
   });

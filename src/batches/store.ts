@@ -4,14 +4,9 @@
 import { type Insertable, type Kysely, type Selectable, sql } from "kysely";
 import type { BatchesTable, BatchStatus, Database } from "../db/schema";
 import { selectTenantPage } from "../db/tenant-page";
-import type { SnapshotRow } from "../email-events";
-import { HELD_FOREVER } from "../emails/prepare-email";
 
 export type BatchRow = Selectable<BatchesTable>;
 type Executor = Kysely<Database>;
-
-/** Not yet handed to SMTP: these are what pause holds and cancel cancels. */
-const WAITING: ("queued" | "scheduled")[] = ["queued", "scheduled"];
 
 export async function insertBatch(trx: Executor, row: Insertable<BatchesTable>): Promise<void> {
   await trx.insertInto("batches").values(row).execute();
@@ -65,67 +60,4 @@ export async function setBatchStatus(
     .where("status", "in", from)
     .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
-}
-
-/**
- * Holds the batch's waiting emails: run_at moves out of reach, so the claim (which reads only
- * due rows through emails_ready) never sees them, and its query stays as it is.
- */
-export async function holdBatchEmails(trx: Executor, batchId: string, reason: string, now: number): Promise<number> {
-  const r = await trx
-    .updateTable("emails")
-    .set({ hold: "paused", run_at: HELD_FOREVER, wait_reason: reason, updated_at: now })
-    .where("batch_id", "=", batchId)
-    .where("status", "in", WAITING)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows);
-}
-
-/** Releases held emails: queued ones are due now, scheduled ones at their scheduled time again. */
-export async function releaseBatchEmails(trx: Executor, batchId: string, now: number): Promise<number> {
-  const r = await trx
-    .updateTable("emails")
-    .set({
-      hold: null,
-      wait_reason: null,
-      updated_at: now,
-      run_at: sql<number>`case when status = 'scheduled' then coalesce(scheduled_at, ${now}) else ${now} end`,
-    })
-    .where("batch_id", "=", batchId)
-    .where("status", "in", WAITING)
-    .where("hold", "=", "paused")
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows);
-}
-
-/** What the cancelled events need of each email: a batch of 1,000 emails' bodies may be gigabytes. */
-const CANCELLED_COLUMNS = [
-  "id",
-  "tenant_id",
-  "status",
-  "from_email",
-  "subject",
-  "recipients_json",
-  "tags_json",
-  "metadata_json",
-  "smtp_account_id",
-  "pinned_smtp_account_id",
-  "attempts",
-  "created_at",
-  "updated_at",
-  "scheduled_at",
-  "sent_at",
-  "completed_at",
-  "last_error",
-] as const satisfies readonly (keyof SnapshotRow)[];
-
-/** Cancels the batch's emails not yet handed to SMTP; answers them (without bodies) as the cancel left them. */
-export async function cancelBatchEmails(trx: Executor, batchId: string, now: number): Promise<SnapshotRow[]> {
-  return trx
-    .updateTable("emails")
-    .set({ status: "cancelled", completed_at: now, updated_at: now, hold: null, wait_reason: null })
-    .where("batch_id", "=", batchId)
-    .where("status", "in", WAITING)
-    .returning(CANCELLED_COLUMNS)
-    .execute();
 }

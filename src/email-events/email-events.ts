@@ -267,26 +267,27 @@ function acceptedSnapshot(a: AcceptedEmail): EmailSnapshot {
 }
 
 /** What an event reads of an email: never its bodies (a batch cancel need not load 1,000 of them). */
-export type SnapshotRow = Pick<
-  EmailRow,
-  | "id"
-  | "tenant_id"
-  | "status"
-  | "from_email"
-  | "subject"
-  | "recipients_json"
-  | "tags_json"
-  | "metadata_json"
-  | "smtp_account_id"
-  | "pinned_smtp_account_id"
-  | "attempts"
-  | "created_at"
-  | "updated_at"
-  | "scheduled_at"
-  | "sent_at"
-  | "completed_at"
-  | "last_error"
->;
+export const SNAPSHOT_COLUMNS = [
+  "id",
+  "tenant_id",
+  "status",
+  "from_email",
+  "subject",
+  "recipients_json",
+  "tags_json",
+  "metadata_json",
+  "smtp_account_id",
+  "pinned_smtp_account_id",
+  "attempts",
+  "created_at",
+  "updated_at",
+  "scheduled_at",
+  "sent_at",
+  "completed_at",
+  "last_error",
+] as const satisfies readonly (keyof EmailRow)[];
+
+export type SnapshotRow = Pick<EmailRow, (typeof SNAPSHOT_COLUMNS)[number]>;
 
 /** An email row as an event tells of it. */
 export function snapshotOf(row: SnapshotRow, tags = JSON.parse(row.tags_json) as string[]): EmailSnapshot {

@@ -10,8 +10,9 @@ import { checkRecipientCount, prepareEmail, recipientsOf } from "./prepare-email
 import type { SendEmailRequest } from "./send-request";
 import { storeAccepted } from "./store-accepted";
 
+export { HELD_FOREVER } from "../queue/waiting-emails";
 export type { AcceptDeps, AcceptResult } from "./accepted";
-export { HELD_FOREVER, type RecipientState } from "./prepare-email";
+export type { RecipientState } from "./prepare-email";
 
 export async function acceptEmail(
   deps: AcceptDeps,

@@ -1,8 +1,9 @@
 // Cancelling: only while nothing has been handed to SMTP (scheduled or queued).
 import type { Kysely } from "kysely";
 import type { Database } from "../db/schema";
-import type { EmailEvents } from "../email-events";
+import { type EmailEvents, SNAPSHOT_COLUMNS } from "../email-events";
 import { conflict, notFound } from "../errors";
+import { cancelWaitingEmails } from "../queue/waiting-emails";
 import type { WriteBatcher } from "../queue/write-batcher";
 import { getEmail } from "./read";
 import type { EmailResource } from "./resource";
@@ -16,15 +17,7 @@ export async function cancelEmail(
 ): Promise<EmailResource> {
   const now = Date.now();
   const changed = await deps.batcher.write(async (trx) => {
-    const r = await trx
-      .updateTable("emails")
-      .set({ status: "cancelled", completed_at: now, updated_at: now, hold: null, wait_reason: null })
-      .where("id", "=", id)
-      .where("tenant_id", "=", tenantId)
-      .$if(sentWithKey !== undefined, (qb) => qb.where("api_key_id", "=", sentWithKey!))
-      .where("status", "in", ["scheduled", "queued"])
-      .returningAll()
-      .executeTakeFirst();
+    const [r] = await cancelWaitingEmails(trx, { tenantId, emailId: id, apiKeyId: sentWithKey }, now, SNAPSHOT_COLUMNS);
     if (r) await deps.events.writeCancelled(trx, r);
     return r ? 1 : 0;
   });

@@ -7,12 +7,10 @@ import type { AuthenticatedKey } from "../api-keys";
 import type { EmailHold, EmailStatus, EmailsTable } from "../db/schema";
 import { validationFailed } from "../errors";
 import { type Address, domainOf } from "../mail/address";
+import { HELD_FOREVER } from "../queue/waiting-emails";
 import { fromAllowed, type SenderIdentity } from "../smtp-accounts";
 import type { EmailContent } from "./content";
 import { MAX_SCHEDULE_AHEAD_MS, type SendEmailRequest } from "./send-request";
-
-/** run_at of an email held until an account appears: released explicitly, never by time. */
-export const HELD_FOREVER = 253_402_300_799_000; // 9999-12-31
 
 export interface RecipientState {
   email: string;

@@ -7,7 +7,7 @@
 // without ever taking the same row.
 import { type RawBuilder, sql } from "kysely";
 import type { Db } from "../db/database";
-import { HELD_FOREVER } from "../emails/prepare-email";
+import { HELD_FOREVER } from "./waiting-emails";
 import type { EmailRow } from "../emails/resource";
 import { type ClaimPlan, claimRoundRobin, interleave } from "./fair-shares";
 import type { WriteBatcher } from "./write-batcher";
