@@ -64,8 +64,9 @@ export function attachmentsApi(deps: AppDeps) {
         "allowlist of document, image, archive and media types; executables are refused whatever their name. " +
         "Files are read as they arrive: an oversized file is refused as soon as it passes the limit, an executable on " +
         "its first bytes, and a refused request stores nothing. A file over 1 MB may wait for another large upload " +
-        "to be stored (503 with Retry-After after 30 s). Reference the ids in `attachment_ids` of an email; an upload " +
-        "no email references is deleted after POSTHORN_ATTACHMENT_TTL.",
+        "to be stored (503 with Retry-After after 30 s), and must then keep coming at 256 KB/s (400 otherwise). " +
+        "Reference the ids in `attachment_ids` of an email; an upload no email references is deleted after " +
+        "POSTHORN_ATTACHMENT_TTL.",
       security: TENANT_SECURITY,
       requestBody: {
         required: true,
