@@ -68,3 +68,14 @@ export function databaseErrorAsProblem(err: unknown): PosthornError | undefined 
   }
   return undefined;
 }
+
+/** `true` when the error is a unique-constraint violation, on either dialect. */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; errno?: number; message?: string };
+  return (
+    e?.code === "23505" ||
+    e?.code === "SQLITE_CONSTRAINT_PRIMARYKEY" ||
+    e?.code === "SQLITE_CONSTRAINT_UNIQUE" ||
+    /UNIQUE constraint failed/.test(e?.message ?? "")
+  );
+}

@@ -255,14 +255,3 @@ async function allUnitsAtOnce(batch: Pending[], trx: Kysely<Database>): Promise<
   if (failed) throw (failed as PromiseRejectedResult).reason;
   return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value);
 }
-
-/** `true` when the error is a unique-constraint violation, on either dialect. */
-export function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; errno?: number; message?: string };
-  return (
-    e?.code === "23505" ||
-    e?.code === "SQLITE_CONSTRAINT_PRIMARYKEY" ||
-    e?.code === "SQLITE_CONSTRAINT_UNIQUE" ||
-    /UNIQUE constraint failed/.test(e?.message ?? "")
-  );
-}
