@@ -5,16 +5,17 @@ import { notFound, validationFailed } from "../errors";
 import { newId } from "../ids";
 import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from "../pagination";
 
-export interface Tenant {
-  id: string;
-  name: string;
-  created_at: string;
-}
+import { TENANT_NAME_MAX, type Tenant } from "./schemas";
 
-export const TENANT_NAME_MAX = 200;
+export { TENANT_NAME_MAX, type Tenant, TenantSchema } from "./schemas";
 
 type Row = { id: string; name: string; created_at: number };
-const toTenant = (r: Row): Tenant => ({ id: r.id, name: r.name, created_at: new Date(r.created_at).toISOString() });
+const toTenant = (r: Row): Tenant => ({
+  object: "tenant",
+  id: r.id,
+  name: r.name,
+  created_at: new Date(r.created_at).toISOString(),
+});
 
 export async function createTenant(db: Kysely<Database>, input: { name: string }): Promise<Tenant> {
   const name = input.name.trim();

@@ -4,10 +4,9 @@ import { describeRoute } from "hono-openapi";
 import * as v from "valibot";
 import { API_KEY_SCOPES } from "../../api-keys";
 import type { AppDeps } from "../../deps";
-import { getTenant } from "../../tenants";
+import { getTenant, TenantSchema } from "../../tenants";
 import type { AppEnv } from "../env";
 import { jsonResponse, problems, TENANT_SECURITY } from "../openapi";
-import { TenantSchema } from "./tenants";
 
 const MeSchema = v.pipe(
   v.object({

@@ -4,20 +4,15 @@ import { describeRoute } from "hono-openapi";
 import * as v from "valibot";
 import { API_KEY_SCOPES, createApiKey, listApiKeys, revokeApiKey } from "../../api-keys";
 import type { AppDeps } from "../../deps";
-import { createTenant, getTenant, listTenants } from "../../tenants";
+import { createTenant, getTenant, listTenants, TENANT_NAME_MAX, TenantSchema } from "../../tenants";
 import { MAX_STORED_INTEGER } from "../../validation";
 import type { AppEnv } from "../env";
 import { adminAuth } from "../middleware/auth";
 import { ADMIN_SECURITY, jsonResponse, PageQuery, pageOf, problems } from "../openapi";
 import { jsonBody, queryParams } from "../validate";
 
-export const TenantSchema = v.pipe(
-  v.object({ id: v.string(), name: v.string(), created_at: v.pipe(v.string(), v.isoTimestamp()) }),
-  v.title("Tenant"),
-);
-
 const CreateTenant = v.object({
-  name: v.pipe(v.string(), v.trim(), v.minLength(1, "must not be empty"), v.maxLength(200)),
+  name: v.pipe(v.string(), v.trim(), v.minLength(1, "must not be empty"), v.maxLength(TENANT_NAME_MAX)),
 });
 
 export const ApiKeySchema = v.pipe(
