@@ -4,7 +4,7 @@
 // scraped (each a count over a partial index).
 import type { Kysely } from "kysely";
 import type { Database } from "../db/schema";
-import { queueDepth } from "../stats/queue-status";
+import { queueDepth } from "../stats";
 import { VERSION } from "../version";
 import { Counter, Gauge, Histogram, Registry } from "./registry";
 
