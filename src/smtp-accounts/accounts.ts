@@ -3,7 +3,6 @@
 // these functions return (only loadSendableAccount in sending.ts opens it, for the dispatcher).
 import type { SecretBox, SecretPlace } from "../crypto/secret-box";
 import type { Db } from "../db/database";
-import type { SmtpSecurity } from "../db/schema";
 import { notFound, validationFailed } from "../errors";
 import { newId } from "../ids";
 import { asciiMailDomain } from "../mail/address";
@@ -12,7 +11,7 @@ import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from "../
 import { dayWindowStart, hourWindowStart } from "../scheduler/windows";
 import { parseOrThrow } from "../validation";
 import { dkimColumns } from "./dkim";
-import { type AttemptSample, accountHealth, countInWindow, type SmtpAccountHealth } from "./health";
+import { type AttemptSample, accountHealth, countInWindow } from "./health";
 import { refuseBlockedHost } from "./host-guard";
 import {
   type CreateSmtpAccountInput,
@@ -24,6 +23,7 @@ import {
   type UpdateSmtpAccountInput,
   UpdateSmtpAccountSchema,
 } from "./input";
+import type { SmtpAccount } from "./schemas";
 import {
   clearOtherDefaults,
   deleteAccount,
@@ -37,39 +37,6 @@ import {
 } from "./store";
 
 /** An account as the API shows it: settings, live counters and health; never the password. */
-export interface SmtpAccount {
-  id: string;
-  name: string;
-  host: string;
-  port: number;
-  security: SmtpSecurity;
-  username: string | null;
-  /**
-   * Whether a password is stored (the password itself is never shown). False after a change of
-   * host, port, security or username that did not bring a new password: the stored one was dropped.
-   */
-  password_set: boolean;
-  from_email: string;
-  from_name: string | null;
-  allowed_from_domains: string[];
-  active: boolean;
-  is_default: boolean;
-  daily_limit: number | null;
-  hourly_limit: number | null;
-  max_connections: number;
-  weight: number;
-  dkim_domain: string | null;
-  dkim_selector: string | null;
-  /** Whether a DKIM private key is stored (the key itself is never shown). */
-  dkim_private_key_set: boolean;
-  sent_this_hour: number;
-  sent_today: number;
-  last_sent_at: string | null;
-  health: SmtpAccountHealth;
-  created_at: string;
-  updated_at: string;
-}
-
 export interface SmtpAccountsDeps {
   db: Db;
   secrets: SecretBox;

@@ -1,6 +1,7 @@
 // Live figures of an account: send counters read through their window, and health judged from
 // the account's recent attempts (email_attempts) and its failure streak.
 import type { AttemptOutcome } from "../db/schema";
+import type { HealthStatus, SmtpAccountHealth } from "./schemas";
 
 /** Attempts the success rate and p50 latency are computed over. */
 export const HEALTH_SAMPLE_SIZE = 100;
@@ -12,18 +13,6 @@ export const DEGRADED_BELOW_SUCCESS_RATE = 0.9;
 /** A counter stored with the window it counts in reads as 0 once that window is over. */
 export function countInWindow(count: number, storedWindow: number, currentWindow: number): number {
   return storedWindow === currentWindow ? count : 0;
-}
-
-export type HealthStatus = "healthy" | "degraded" | "failing" | "unknown";
-
-export interface SmtpAccountHealth {
-  /** Share of the last 100 attempts that succeeded (0–1), null before the first attempt. */
-  success_rate: number | null;
-  p50_latency_ms: number | null;
-  last_error: string | null;
-  last_error_at: string | null;
-  consecutive_failures: number;
-  status: HealthStatus;
 }
 
 export interface AttemptSample {

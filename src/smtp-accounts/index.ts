@@ -4,7 +4,6 @@ export {
   deleteSmtpAccount,
   getSmtpAccount,
   listSmtpAccounts,
-  type SmtpAccount,
   type SmtpAccountsDeps,
   updateSmtpAccount,
 } from "./accounts";
@@ -15,8 +14,6 @@ export {
   DEGRADED_BELOW_SUCCESS_RATE,
   FAILING_AFTER_CONSECUTIVE_FAILURES,
   HEALTH_SAMPLE_SIZE,
-  type HealthStatus,
-  type SmtpAccountHealth,
 } from "./health";
 export {
   type CreateSmtpAccountInput,
@@ -24,6 +21,15 @@ export {
   type UpdateSmtpAccountInput,
   UpdateSmtpAccountSchema,
 } from "./input";
+export {
+  HEALTH_STATUSES,
+  type HealthStatus,
+  type SmtpAccount,
+  SmtpAccountCheckSchema,
+  type SmtpAccountHealth,
+  SmtpAccountHealthSchema,
+  SmtpAccountSchema,
+} from "./schemas";
 export {
   fromAllowed,
   listSendableAccounts,

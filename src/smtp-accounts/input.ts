@@ -140,54 +140,32 @@ export const WeightField = v.pipe(
   v.description(`Share of traffic among equally healthy accounts (default ${DEFAULT_WEIGHT}).`),
 );
 
-export const CreateSmtpAccountSchema = v.pipe(
-  v.object({
-    name: NameField,
-    host: HostField,
-    port: PortField,
-    security: v.optional(SecurityField),
-    username: v.optional(v.nullable(UsernameField)),
-    password: v.optional(v.nullable(PasswordField)),
-    from_email: FromEmailField,
-    from_name: v.optional(v.nullable(FromNameField)),
-    allowed_from_domains: v.optional(AllowedFromDomainsField),
-    active: v.optional(ActiveField),
-    is_default: v.optional(IsDefaultField),
-    daily_limit: v.optional(v.nullable(DailyLimitField)),
-    hourly_limit: v.optional(v.nullable(HourlyLimitField)),
-    max_connections: v.optional(MaxConnectionsField),
-    weight: v.optional(WeightField),
-    dkim_domain: v.optional(v.nullable(DkimDomainField)),
-    dkim_selector: v.optional(v.nullable(DkimSelectorField)),
-    dkim_private_key: v.optional(v.nullable(DkimPrivateKeyField)),
-  }),
-  v.title("CreateSmtpAccount"),
-);
+/** Every field an account is created with; a PATCH takes any of them (UpdateSmtpAccountSchema). */
+const SMTP_ACCOUNT_FIELDS = {
+  name: NameField,
+  host: HostField,
+  port: PortField,
+  security: v.optional(SecurityField),
+  username: v.optional(v.nullable(UsernameField)),
+  password: v.optional(v.nullable(PasswordField)),
+  from_email: FromEmailField,
+  from_name: v.optional(v.nullable(FromNameField)),
+  allowed_from_domains: v.optional(AllowedFromDomainsField),
+  active: v.optional(ActiveField),
+  is_default: v.optional(IsDefaultField),
+  daily_limit: v.optional(v.nullable(DailyLimitField)),
+  hourly_limit: v.optional(v.nullable(HourlyLimitField)),
+  max_connections: v.optional(MaxConnectionsField),
+  weight: v.optional(WeightField),
+  dkim_domain: v.optional(v.nullable(DkimDomainField)),
+  dkim_selector: v.optional(v.nullable(DkimSelectorField)),
+  dkim_private_key: v.optional(v.nullable(DkimPrivateKeyField)),
+};
+
+export const CreateSmtpAccountSchema = v.pipe(v.object(SMTP_ACCOUNT_FIELDS), v.title("CreateSmtpAccount"));
 
 /** PATCH: a field left out keeps its value; `null` clears a field that may be empty. */
-export const UpdateSmtpAccountSchema = v.pipe(
-  v.object({
-    name: v.optional(NameField),
-    host: v.optional(HostField),
-    port: v.optional(PortField),
-    security: v.optional(SecurityField),
-    username: v.optional(v.nullable(UsernameField)),
-    password: v.optional(v.nullable(PasswordField)),
-    from_email: v.optional(FromEmailField),
-    from_name: v.optional(v.nullable(FromNameField)),
-    allowed_from_domains: v.optional(AllowedFromDomainsField),
-    active: v.optional(ActiveField),
-    is_default: v.optional(IsDefaultField),
-    daily_limit: v.optional(v.nullable(DailyLimitField)),
-    hourly_limit: v.optional(v.nullable(HourlyLimitField)),
-    max_connections: v.optional(MaxConnectionsField),
-    weight: v.optional(WeightField),
-    dkim_domain: v.optional(v.nullable(DkimDomainField)),
-    dkim_selector: v.optional(v.nullable(DkimSelectorField)),
-    dkim_private_key: v.optional(v.nullable(DkimPrivateKeyField)),
-  }),
-  v.title("UpdateSmtpAccount"),
-);
+export const UpdateSmtpAccountSchema = v.pipe(v.partial(v.object(SMTP_ACCOUNT_FIELDS)), v.title("UpdateSmtpAccount"));
 
 export type CreateSmtpAccountInput = v.InferInput<typeof CreateSmtpAccountSchema>;
 export type UpdateSmtpAccountInput = v.InferInput<typeof UpdateSmtpAccountSchema>;

@@ -2,7 +2,6 @@
 // (and the schemas that validate and document the bodies) live in src/smtp-accounts.
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
-import * as v from "valibot";
 import type { AppDeps } from "../../deps";
 import {
   CreateSmtpAccountSchema,
@@ -10,6 +9,8 @@ import {
   deleteSmtpAccount,
   getSmtpAccount,
   listSmtpAccounts,
+  SmtpAccountCheckSchema,
+  SmtpAccountSchema,
   type SmtpAccountsDeps,
   testSmtpAccount,
   UpdateSmtpAccountSchema,
@@ -18,80 +19,6 @@ import {
 import type { AppEnv } from "../env";
 import { jsonResponse, PageQuery, pageOf, problems, TENANT_SECURITY } from "../openapi";
 import { jsonBody, queryParams } from "../validate";
-
-const Timestamp = v.pipe(v.string(), v.isoTimestamp());
-
-const HealthSchema = v.pipe(
-  v.object({
-    success_rate: v.pipe(v.nullable(v.number()), v.description("Share of the last 100 attempts that succeeded, 0–1.")),
-    p50_latency_ms: v.pipe(v.nullable(v.number()), v.description("Median duration of the last 100 attempts.")),
-    last_error: v.nullable(v.string()),
-    last_error_at: v.nullable(Timestamp),
-    consecutive_failures: v.number(),
-    status: v.pipe(
-      v.picklist(["healthy", "degraded", "failing", "unknown"]),
-      v.description(
-        "`failing` after 5 failures in a row; `degraded` after any, or below 90% success; `unknown` before use.",
-      ),
-    ),
-  }),
-  v.title("SmtpAccountHealth"),
-);
-
-export const SmtpAccountSchema = v.pipe(
-  v.object({
-    id: v.pipe(v.string(), v.examples(["smtp_01jd8y2v3k4m5n6p7q8r9s0t1u"])),
-    name: v.string(),
-    host: v.string(),
-    port: v.number(),
-    security: v.picklist(["none", "starttls", "tls"]),
-    username: v.nullable(v.string()),
-    password_set: v.pipe(
-      v.boolean(),
-      v.description(
-        "Whether a password is stored. The password is never returned. False after a change of host, port, " +
-          "security or username that gave no new password: the stored one was dropped.",
-      ),
-    ),
-    from_email: v.string(),
-    from_name: v.nullable(v.string()),
-    allowed_from_domains: v.array(v.string()),
-    active: v.boolean(),
-    is_default: v.boolean(),
-    daily_limit: v.nullable(v.number()),
-    hourly_limit: v.nullable(v.number()),
-    max_connections: v.number(),
-    weight: v.number(),
-    dkim_domain: v.pipe(v.nullable(v.string()), v.description("DKIM signing domain (`d=`); null when not signing.")),
-    dkim_selector: v.pipe(v.nullable(v.string()), v.description("DKIM selector (`s=`).")),
-    dkim_private_key_set: v.pipe(
-      v.boolean(),
-      v.description("Whether a DKIM key is stored (mail through this account is signed). The key is never returned."),
-    ),
-    sent_this_hour: v.pipe(v.number(), v.description("Emails sent in the current UTC hour.")),
-    sent_today: v.pipe(v.number(), v.description("Emails sent in the current UTC day.")),
-    last_sent_at: v.nullable(Timestamp),
-    health: HealthSchema,
-    created_at: Timestamp,
-    updated_at: Timestamp,
-  }),
-  v.title("SmtpAccount"),
-);
-
-const SmtpCheckSchema = v.pipe(
-  v.object({
-    ok: v.boolean(),
-    error: v.optional(
-      v.object({
-        code: v.pipe(v.string(), v.description("ECONNECTION, ETIMEDOUT, EAUTH, ETLS, ESOCKET, EPROTOCOL, …")),
-        smtp_code: v.pipe(v.nullable(v.number()), v.description("The server's reply code, when it gave one.")),
-        message: v.pipe(v.string(), v.description("The server's own words, or what failed on the way to it.")),
-      }),
-    ),
-    duration_ms: v.number(),
-  }),
-  v.title("SmtpAccountCheck"),
-);
 
 const tags = ["SMTP accounts"];
 
@@ -186,7 +113,7 @@ export function smtpAccountsApi(deps: AppDeps) {
         "POSTHORN_SMTP_TEST_TIMEOUT. A failure is still a 200: `ok` is false and `error.message` carries the " +
         "server's own words.",
       security: TENANT_SECURITY,
-      responses: { 200: jsonResponse("The outcome of the check", SmtpCheckSchema), ...problems(401, 404) },
+      responses: { 200: jsonResponse("The outcome of the check", SmtpAccountCheckSchema), ...problems(401, 404) },
     }),
     async (c) => {
       const tenantId = c.get("tenantId");
