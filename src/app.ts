@@ -1,4 +1,4 @@
-// The whole HTTP API on one screen: middleware, then one bind/route call per resource.
+// The whole HTTP API on one screen: middleware, then one router per resource.
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import type { AppDeps } from "./deps";
@@ -14,17 +14,17 @@ import { securityHeaders } from "./http/middleware/security-headers";
 import { buildOpenApiDocument } from "./http/openapi";
 import { attachmentsApi } from "./http/routes/attachments";
 import { batchesApi } from "./http/routes/batches";
-import { bindDocsApi } from "./http/routes/docs";
+import { docsApi } from "./http/routes/docs";
 import { emailsApi } from "./http/routes/emails";
-import { bindHealthApi } from "./http/routes/health";
+import { healthApi } from "./http/routes/health";
 import { meApi } from "./http/routes/me";
-import { bindMetricsApi } from "./http/routes/metrics";
+import { metricsApi } from "./http/routes/metrics";
 import { smtpAccountsApi } from "./http/routes/smtp-accounts";
 import { queueApi, statsApi } from "./http/routes/stats";
 import { suppressionsApi } from "./http/routes/suppressions";
 import { templatesApi } from "./http/routes/templates";
 import { tenantsApi } from "./http/routes/tenants";
-import { bindUnsubscribeApi } from "./http/routes/unsubscribe";
+import { unsubscribeApi } from "./http/routes/unsubscribe";
 import { webhooksApi } from "./http/routes/webhooks";
 import { VERSION } from "./version";
 
@@ -40,9 +40,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   }
   app.use("/v1/*", requestBodyLimit(deps.config), requireJsonBody());
 
-  bindHealthApi(app, deps);
-  bindMetricsApi(app, deps);
-  bindUnsubscribeApi(app, deps);
+  app.route("/", healthApi(deps));
+  app.route("/", metricsApi(deps));
+  app.route("/", unsubscribeApi(deps));
   app.route("/v1/tenants", tenantsApi(deps));
 
   const tenantKey = apiKeyAuth(deps.authenticator);
@@ -63,9 +63,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   tenantScoped("/v1/attachments", attachmentsApi(deps));
 
   let document: Promise<unknown> | undefined;
-  bindDocsApi(app, () => {
-    document ??= buildOpenApiDocument(app, VERSION);
-    return document;
-  });
+  app.route(
+    "/",
+    docsApi(() => {
+      document ??= buildOpenApiDocument(app, VERSION);
+      return document;
+    }),
+  );
   return app;
 }

@@ -1,9 +1,10 @@
 // /openapi.json and the Scalar reference at /docs, served entirely from inside the binary:
 // no CDN, no hosted proxy, no font host (an air-gapped VPS must still show its docs, and an
 // API key typed into the try-it client must go only to this server).
+
 import { createHash } from "node:crypto";
 import { Scalar } from "@scalar/hono-api-reference";
-import type { Hono, MiddlewareHandler } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 // Embedded by `bun build --compile`; a path to the file in development.
 // @ts-expect-error: a plain JS bundle imported as a file, so it has no types.
 import scalarBundlePath from "../../../node_modules/@scalar/api-reference/dist/browser/standalone.js" with {
@@ -22,7 +23,8 @@ async function scalarBundle(): Promise<Uint8Array<ArrayBuffer>> {
   return scalarGzipped;
 }
 
-export function bindDocsApi(app: Hono<AppEnv>, openApiDocument: () => Promise<unknown>) {
+export function docsApi(openApiDocument: () => Promise<unknown>): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
   app.get("/openapi.json", async (c) => c.json(await openApiDocument()));
 
   app.get(SCALAR_PATH, async (c) => {
@@ -56,6 +58,7 @@ export function bindDocsApi(app: Hono<AppEnv>, openApiDocument: () => Promise<un
     const { html, csp } = await page;
     return c.html(html, 200, { "Content-Security-Policy": csp });
   });
+  return app;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Hono } from "hono";
+import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import * as v from "valibot";
 import { UNAVAILABLE_RETRY_AFTER_SECONDS } from "../../db/errors";
@@ -9,7 +9,8 @@ import { jsonResponse, problems } from "../openapi";
 
 const Health = v.object({ status: v.string() });
 
-export function bindHealthApi(app: Hono<AppEnv>, deps: AppDeps) {
+export function healthApi(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
   app.get(
     "/health",
     describeRoute({
@@ -39,4 +40,5 @@ export function bindHealthApi(app: Hono<AppEnv>, deps: AppDeps) {
       return c.json({ status: "ready" });
     },
   );
+  return app;
 }

@@ -4,7 +4,7 @@
 // 0.0.0.0 is the default, so an open /metrics would be open to the internet on most installs.
 // A reverse proxy on the same host reaches a loopback listener too: it must not forward /metrics.
 import { timingSafeEqual } from "node:crypto";
-import type { Hono } from "hono";
+import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import ipaddr from "ipaddr.js";
 import type { Config } from "../../config";
@@ -39,7 +39,8 @@ export const METRICS_REFUSED_HINT =
   "set POSTHORN_METRICS_TOKEN (at least 16 characters) and scrape with `Authorization: Bearer <token>`, " +
   "or listen on loopback only (POSTHORN_HOST=127.0.0.1)";
 
-export function bindMetricsApi(app: Hono<AppEnv>, deps: AppDeps) {
+export function metricsApi(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
   app.get(
     "/metrics",
     describeRoute({
@@ -70,4 +71,5 @@ export function bindMetricsApi(app: Hono<AppEnv>, deps: AppDeps) {
       return c.body(await deps.metrics.expose(), 200, { "Content-Type": PROMETHEUS_CONTENT_TYPE });
     },
   );
+  return app;
 }

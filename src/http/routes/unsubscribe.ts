@@ -2,7 +2,8 @@
 // sealed, see src/unsubscribe/token.ts). POST is RFC 8058's one-click, sent by the mailbox provider; GET is a person following
 // the link, who gets a page with a button, because link scanners follow GETs on their own and
 // must never unsubscribe anyone.
-import type { Context, Hono } from "hono";
+
+import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { describeRoute } from "hono-openapi";
 import type { AppDeps } from "../../deps";
@@ -44,7 +45,8 @@ const htmlResponse = (description: string) => ({
   content: { "text/html": { schema: { type: "string" as const } } },
 });
 
-export function bindUnsubscribeApi(app: Hono<AppEnv>, deps: AppDeps): void {
+export function unsubscribeApi(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
   const db = deps.db.kysely;
 
   app.get(
@@ -96,4 +98,5 @@ export function bindUnsubscribeApi(app: Hono<AppEnv>, deps: AppDeps): void {
       );
     },
   );
+  return app;
 }
