@@ -87,25 +87,25 @@ export class EmailEvents {
    * `outcomeShard()` gave. The rollup and the webhook rows are issued together, the rollup first.
    */
   async writeFinished(trx: Kysely<Database>, row: EmailRow, finish: FinishClaim, shard: number): Promise<void> {
-    const rollup = recordRollup(trx, this.finishedRollup(row, finish, shard));
-    await allFinished([rollup, this.enqueueFinished(trx, row, finish)]);
+    const rollup = recordRollup(trx, this.#finishedRollup(row, finish, shard));
+    await allFinished([rollup, this.#enqueueFinished(trx, row, finish)]);
   }
 
   /** The statistics and webhook rows of outcomes written together: one rollup statement for all. */
-  async recordFinished(
+  async writeFinishedTogether(
     trx: Kysely<Database>,
     finished: readonly { row: EmailRow; outcome: FinishClaim; shard: number }[],
   ): Promise<void> {
     if (finished.length === 0) return;
     const rollups = recordRollups(
       trx,
-      finished.map((f) => this.finishedRollup(f.row, f.outcome, f.shard)),
+      finished.map((f) => this.#finishedRollup(f.row, f.outcome, f.shard)),
     );
-    await allFinished([rollups, ...finished.map((f) => this.enqueueFinished(trx, f.row, f.outcome))]);
+    await allFinished([rollups, ...finished.map((f) => this.#enqueueFinished(trx, f.row, f.outcome))]);
   }
 
   /** The statistics an outcome adds (several go in one statement when outcomes are written together). */
-  finishedRollup(row: EmailRow, finish: FinishClaim, shard: number): RollupChange {
+  #finishedRollup(row: EmailRow, finish: FinishClaim, shard: number): RollupChange {
     const e = finish.email;
     const counts: Partial<Record<RollupCounter, number>> = {};
     if (FINAL.includes(e.status)) counts[e.status as RollupCounter] = 1;
@@ -123,7 +123,7 @@ export class EmailEvents {
   }
 
   /** The webhook rows an outcome queues (none when it is only a hold, or nobody subscribed). */
-  async enqueueFinished(trx: Kysely<Database>, row: EmailRow, finish: FinishClaim): Promise<void> {
+  async #enqueueFinished(trx: Kysely<Database>, row: EmailRow, finish: FinishClaim): Promise<void> {
     const e = finish.email;
     const type = eventOf(finish);
     if (!type) return;

@@ -44,7 +44,7 @@ export function finishClaimsTogether(db: Kysely<Database>, events: EmailEvents):
       const writes = done.flatMap(({ outcome }) => writesAfterKept(db, trx, outcome));
       const attempts = done.flatMap(({ outcome }) => (outcome.attempt ? [attemptRow(outcome, outcome.attempt)] : []));
       if (attempts.length > 0) writes.push(insertRowsAsJson(trx, "email_attempts", attempts));
-      writes.push(events.recordFinished(trx, done));
+      writes.push(events.writeFinishedTogether(trx, done));
       await allFinished(writes);
       return items.map(({ outcome }) => ({ ok: true, value: kept.has(outcome.emailId) }));
     },
