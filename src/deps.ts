@@ -4,11 +4,11 @@ import type { ApiKeyAuthenticator } from "./api-keys";
 import type { Config } from "./config";
 import type { SecretBox } from "./crypto/secret-box";
 import type { Db } from "./db/database";
+import type { WriteBatcher } from "./db/group-commit";
 import type { EmailEvents } from "./email-events";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
 import type { QueueSignals } from "./queue/signals";
-import type { WriteBatcher } from "./queue/write-batcher";
 
 export interface AppDeps {
   config: Config;

@@ -5,6 +5,7 @@
 // tenant's backlog or tarpit never delays another's mail; one tenant alone gets every slot. One heartbeat extends every lease this process holds. Woken in memory
 // when this process queues something; otherwise it polls (other instances, due retries).
 
+import type { BulkWriter } from "../db/group-commit";
 import type { AppDeps } from "../deps";
 import type { RecipientState } from "../emails/accept";
 import type { EmailRow } from "../emails/resource";
@@ -16,7 +17,6 @@ import { finishClaim } from "../queue/finish-claim";
 import { type FinishedOutcome, finishClaimsTogether } from "../queue/finish-claims-together";
 import { extendLeases, releaseHeldEmails, releaseLeases } from "../queue/leases";
 import { WakeUp } from "../queue/wake-up";
-import type { BulkWriter } from "../queue/write-batcher";
 import { listSendableAccounts, type SendableAccount } from "../smtp-accounts";
 import { suppressedAmong } from "../suppressions";
 import { TenantCache } from "../tenant-cache";

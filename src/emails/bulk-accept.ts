@@ -1,4 +1,4 @@
-// The accepts of one gathered Postgres flush written together (src/queue/bulk-flushes.ts): the
+// The accepts of one gathered Postgres flush written together (src/db/group-commit/bulk-flushes.ts): the
 // same rows as store-accepted.ts's write unit, in a handful of statements for the whole flush
 // instead of a few per accept. Shared rows are locked in one order in every transaction: API
 // key quotas (sorted), then rollups (sorted, one shard per flush slot), then idempotency keys
@@ -8,9 +8,9 @@
 // writes nothing for it; an accept this flush cannot answer exactly (an expired key to delete,
 // the same key twice in the flush) runs alone after the flush committed.
 import type { Kysely } from "kysely";
+import type { BulkResult, BulkWriter } from "../db/group-commit";
+import { insertRowsAsJson } from "../db/group-commit";
 import type { Database } from "../db/schema";
-import type { BulkResult, BulkWriter } from "../queue/bulk-flushes";
-import { insertRowsAsJson } from "../queue/json-rows-insert";
 import { type AcceptDeps, type AcceptOutcome, acceptedEvent, type StoreAccepted } from "./accepted";
 import { findIdempotencyRows, type IdempotencyRecord, priorAnswer, storeIdempotentResponses } from "./idempotency";
 import { consumeDailyQuotas, type QuotaState } from "./quota";

@@ -1,10 +1,10 @@
 // Cancelling: only while nothing has been handed to SMTP (scheduled or queued).
 import type { Kysely } from "kysely";
+import type { WriteBatcher } from "../db/group-commit";
 import type { Database } from "../db/schema";
 import { type EmailEvents, SNAPSHOT_COLUMNS } from "../email-events";
 import { conflict, notFound } from "../errors";
 import { cancelWaitingEmails } from "../queue/waiting-emails";
-import type { WriteBatcher } from "../queue/write-batcher";
 import { getEmail } from "./read";
 import type { EmailResource } from "./resource";
 

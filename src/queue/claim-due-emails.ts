@@ -7,10 +7,10 @@
 // without ever taking the same row.
 import { type RawBuilder, sql } from "kysely";
 import type { Db } from "../db/database";
+import type { WriteBatcher } from "../db/group-commit";
 import type { EmailRow } from "../emails/resource";
 import { type ClaimPlan, claimRoundRobin, interleave } from "./fair-shares";
 import { HELD_FOREVER } from "./waiting-emails";
-import type { WriteBatcher } from "./write-batcher";
 
 /**
  * emails_ready_by_tenant holds queued rows that may come due: every query of it says so in the

@@ -6,12 +6,12 @@
 // finishClaim writes for each outcome, which stays the truth: it is what runs alone when the
 // gathered transaction fails.
 import { CompiledQuery, type Kysely } from "kysely";
+import type { BulkResult, BulkWriter } from "../db/group-commit";
+import { insertRowsAsJson } from "../db/group-commit";
 import type { Database } from "../db/schema";
 import type { EmailEvents } from "../email-events";
 import type { EmailRow } from "../emails/resource";
-import type { BulkResult, BulkWriter } from "./bulk-flushes";
 import { allFinished, attemptRow, emailUpdateRow, type FinishClaim, writesAfterKept } from "./finish-claim";
-import { insertRowsAsJson } from "./json-rows-insert";
 
 export interface FinishedOutcome {
   outcome: FinishClaim;

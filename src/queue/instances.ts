@@ -21,9 +21,9 @@ import { closeSync, openSync } from "node:fs";
 import { hostname } from "node:os";
 import { sql } from "kysely";
 import type { Db } from "../db/database";
+import type { WriteBatcher } from "../db/group-commit";
 import { randomChars } from "../ids";
 import type { Logger } from "../logger";
-import type { WriteBatcher } from "./write-batcher";
 
 /** How often an instance says it is alive (Postgres). */
 export const INSTANCE_HEARTBEAT_MS = 5_000;

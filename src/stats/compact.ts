@@ -4,8 +4,8 @@
 // finished at the boundary land first).
 import { sql } from "kysely";
 import type { Db } from "../db/database";
+import type { WriteBatcher } from "../db/group-commit";
 import type { Logger } from "../logger";
-import type { WriteBatcher } from "../queue/write-batcher";
 import { HOUR_MS, hourWindowStart, type Scheduler } from "../scheduler";
 import { LATENCY_COLUMNS } from "./latency-histogram";
 import { ROLLUP_COUNTERS } from "./rollups";

@@ -4,10 +4,10 @@
 // LOCKED lets several instances claim side by side.
 import { type Kysely, type Selectable, sql } from "kysely";
 import type { Db } from "../db/database";
+import type { WriteBatcher } from "../db/group-commit";
 import type { Database } from "../db/schema";
 import type { WebhookAttemptsTable, WebhookDeliveriesTable } from "../db/schema-observability";
 import { type ClaimPlan, claimRoundRobin, interleave } from "../queue/fair-shares";
-import type { WriteBatcher } from "../queue/write-batcher";
 
 export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
 export type WebhookAttemptRow = Selectable<WebhookAttemptsTable>;

@@ -1,8 +1,8 @@
 // Finished deliveries and their attempt log are kept for POSTHORN_WEBHOOK_LOG_RETENTION (30
 // days by default) and then deleted, once an hour on one instance.
 import type { Config } from "../config";
+import type { WriteBatcher } from "../db/group-commit";
 import type { Logger } from "../logger";
-import type { WriteBatcher } from "../queue/write-batcher";
 import { HOUR_MS, type Scheduler } from "../scheduler";
 import { pruneFinishedDeliveries } from "./delivery-store";
 

@@ -2,13 +2,13 @@
 import { ApiKeyAuthenticator, createApiKey } from "../../src/api-keys";
 import { createApp } from "../../src/app";
 import { loadSecretBox } from "../../src/crypto/secret-box";
+import { WriteBatcher } from "../../src/db/group-commit";
 import type { AppDeps } from "../../src/deps";
 import { Dispatcher } from "../../src/dispatch/dispatcher";
 import { EmailEvents } from "../../src/email-events";
 import { createLogger } from "../../src/logger";
 import { Metrics } from "../../src/metrics";
 import { QueueSignals } from "../../src/queue/signals";
-import { WriteBatcher } from "../../src/queue/write-batcher";
 import { Scheduler, scheduleQueueJobs } from "../../src/scheduler";
 import { createTenant } from "../../src/tenants";
 import { WebhookDispatcher } from "../../src/webhooks";

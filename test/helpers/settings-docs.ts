@@ -9,7 +9,8 @@ export function settingsDocs(read: (file: string) => string): [string, string][]
   return Object.entries(FILES).map(([file, which]) => {
     const marker = new RegExp(`(<!-- settings:${which} -->\\n)[\\s\\S]*?(<!-- /settings:${which} -->)`);
     const text = read(file);
-    if (!marker.test(text)) throw new Error(`${file} has no <!-- settings:${which} --> … <!-- /settings:${which} --> block`);
+    if (!marker.test(text))
+      throw new Error(`${file} has no <!-- settings:${which} --> … <!-- /settings:${which} --> block`);
     return [file, text.replace(marker, (_m, open, close) => `${open}${settingsTable(which)}\n${close}`)];
   });
 }

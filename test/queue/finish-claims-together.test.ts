@@ -2,9 +2,9 @@
 // INSERT for the attempts, one upsert for the statistics — the same rows finishClaim writes
 // one outcome at a time, and nothing for an outcome whose lease was lost.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { PipelinedTransactions } from "../../src/db/group-commit";
 import { claimDueEmails } from "../../src/queue/claim-due-emails";
 import { finishClaimsTogether } from "../../src/queue/finish-claims-together";
-import { PipelinedTransactions } from "../../src/queue/pipelined-transaction";
 import { createTestApp, type TestApp } from "../helpers/app";
 import { TEST_DIALECT } from "../helpers/db";
 import { sentOutcome } from "../helpers/outcomes";

@@ -3,10 +3,11 @@
 // within seconds whoever notices). Resetting the send counters runs once per hour across
 // instances; limits never depended on it (counters are windowed), it only keeps the stored
 // figures tidy for readers.
+
+import type { WriteBatcher } from "../../db/group-commit";
 import type { Logger } from "../../logger";
 import { promoteDueScheduled, rescueExpiredLeases } from "../../queue/leases";
 import type { QueueSignals } from "../../queue/signals";
-import type { WriteBatcher } from "../../queue/write-batcher";
 import { resetStaleSendCounters } from "../../smtp-accounts/counters";
 import type { Scheduler } from "../scheduler";
 import { HOUR_MS, SECOND_MS } from "../windows";

@@ -20,7 +20,7 @@ import {
   type QueryResult,
 } from "kysely";
 import type postgres from "postgres";
-import type { Database } from "../db/schema";
+import type { Database } from "../schema";
 
 type Reserved = postgres.ReservedSql<Record<string, unknown>>;
 

@@ -1,8 +1,8 @@
 // A pipelined Postgres transaction commits only when every statement issued in it succeeded,
 // whether or not the caller awaited them, and leaves its connection usable either way.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { PipelinedTransactions } from "../../src/queue/pipelined-transaction";
-import { idempotencyKeyRow, TEST_DIALECT, type TempDatabase, tempDatabase } from "../helpers/db";
+import { PipelinedTransactions } from "../../../src/db/group-commit";
+import { idempotencyKeyRow, TEST_DIALECT, type TempDatabase, tempDatabase } from "../../helpers/db";
 
 if (TEST_DIALECT === "postgres")
   describe("pipelined transactions (postgres)", () => {

@@ -16,11 +16,11 @@
 // each unit runs alone through its ordinary write unit — nothing is half-applied and one bad
 // unit does not take the others down.
 import type { Kysely } from "kysely";
-import type { Db } from "../db/database";
-import { databaseUnavailableReason } from "../db/errors";
-import type { Database } from "../db/schema";
+import type { Db } from "../database";
+import { databaseUnavailableReason } from "../errors";
+import type { Database } from "../schema";
 import { PipelinedTransactions } from "./pipelined-transaction";
-import type { WriteUnit } from "./write-batcher";
+import type { WriteUnit } from "./write-unit";
 
 /** A unit's answer from a bulk write. `alone`: run the unit by itself once this flush committed. */
 export type BulkResult<R> = { ok: true; value: R } | { ok: false; error: unknown } | { ok: false; alone: true };

@@ -5,7 +5,7 @@
 // The parameter is typed text (`$1::text::json`): typed json, postgres.js would stringify the
 // string again into one JSON scalar.
 import { CompiledQuery, type Insertable, type Kysely } from "kysely";
-import type { Database } from "../db/schema";
+import type { Database } from "../schema";
 
 const textByColumns = new Map<string, string>();
 

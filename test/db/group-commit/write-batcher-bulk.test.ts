@@ -3,10 +3,10 @@
 // get alone, and nothing is half-written.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { sql } from "kysely";
-import type { BulkWriter } from "../../src/queue/bulk-flushes";
-import { WriteBatcher } from "../../src/queue/write-batcher";
-import { createTestApp, type TestApp } from "../helpers/app";
-import { idempotencyKeyRow, TEST_DIALECT } from "../helpers/db";
+import type { BulkWriter } from "../../../src/db/group-commit";
+import { WriteBatcher } from "../../../src/db/group-commit";
+import { createTestApp, type TestApp } from "../../helpers/app";
+import { idempotencyKeyRow, TEST_DIALECT } from "../../helpers/db";
 
 const email = (over: Record<string, unknown> = {}) => ({
   to: [{ email: "ada@example.com" }],

@@ -17,15 +17,16 @@
 // into shared transactions as on SQLite, all started at once in one pipelined transaction
 // (pipelined-transaction.ts), so each round of their statements costs one round trip.
 import type { Kysely } from "kysely";
-import type { Db } from "../db/database";
-import { databaseUnavailableReason } from "../db/errors";
-import type { Database } from "../db/schema";
+import type { Db } from "../database";
+import { databaseUnavailableReason } from "../errors";
+import type { Database } from "../schema";
 import { BulkFlushes, type BulkResult, type BulkWrite } from "./bulk-flushes";
 import { PipelinedTransactions } from "./pipelined-transaction";
 
-export type { BulkResult, BulkWrite, BulkWriter } from "./bulk-flushes";
+import type { WriteUnit } from "./write-unit";
 
-export type WriteUnit<T> = (trx: Kysely<Database>) => Promise<T>;
+export type { BulkResult, BulkWrite, BulkWriter } from "./bulk-flushes";
+export type { WriteUnit } from "./write-unit";
 
 interface Pending {
   unit: WriteUnit<unknown>;
