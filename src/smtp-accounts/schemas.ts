@@ -71,7 +71,12 @@ export const SmtpAccountCheckSchema = v.pipe(
       v.object({
         code: v.pipe(v.string(), v.description("ECONNECTION, ETIMEDOUT, EAUTH, ETLS, ESOCKET, EPROTOCOL, …")),
         smtp_code: v.pipe(v.nullable(v.number()), v.description("The server's reply code, when it gave one.")),
-        message: v.pipe(v.string(), v.description("The server's own words, or what failed on the way to it.")),
+        message: v.pipe(
+          v.string(),
+          v.description(
+            "An SMTP server's own words, or what failed on the way to it (a non-SMTP server is named, not quoted).",
+          ),
+        ),
       }),
     ),
     duration_ms: v.number(),

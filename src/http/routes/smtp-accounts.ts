@@ -110,8 +110,9 @@ export function smtpAccountsApi(deps: AppDeps) {
       summary: "Check an SMTP account",
       description:
         "Connects, negotiates TLS and authenticates as a send would (nodemailer `verify`), within " +
-        "POSTHORN_SMTP_TEST_TIMEOUT. A failure is still a 200: `ok` is false and `error.message` carries the " +
-        "server's own words.",
+        "POSTHORN_SMTP_TEST_TIMEOUT, connecting only to the addresses the host was checked to resolve to. A " +
+        "failure is still a 200: `ok` is false and `error.message` carries an SMTP server's own words; a server " +
+        "that does not speak SMTP is named, never quoted.",
       security: TENANT_SECURITY,
       responses: { 200: jsonResponse("The outcome of the check", SmtpAccountCheckSchema), ...problems(401, 404) },
     }),
