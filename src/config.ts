@@ -325,7 +325,7 @@ export const SETTINGS = {
     env: "POSTHORN_METRICS_TOKEN",
     shown: "unset",
     parse: (name, raw) => longToken(name, raw),
-    text: "when set (≥ 16 characters), `/metrics` requires `Authorization: Bearer <token>`",
+    text: "when set (≥ 16 characters), `/metrics` requires `Authorization: Bearer <token>`; unset, it answers only on a loopback listener",
     common: true,
   }),
 };
