@@ -37,6 +37,8 @@ export interface TestApp {
 /** Fast retries and a tolerant TLS check, so sending suites run in seconds against the test server. */
 export const SENDING_ENV: Record<string, string> = {
   POSTHORN_SMTP_TLS_REJECT_UNAUTHORIZED: "false",
+  // The test SMTP servers listen on 127.0.0.1.
+  POSTHORN_SMTP_ALLOW_PRIVATE: "true",
   POSTHORN_RETRY_BASE_DELAY: "50ms",
   POSTHORN_RETRY_MAX_DELAY: "200ms",
   POSTHORN_SMTP_TIMEOUT: "2s",
