@@ -226,7 +226,7 @@ export const SETTINGS = {
     env: "POSTHORN_DISPATCH_CONCURRENCY",
     default: "100",
     parse: parsePositiveInt,
-    text: "SMTP sends in flight per process",
+    text: "SMTP sends in flight per process, shared fairly between tenants (a tenant below its share may briefly take it past this, never to twice it)",
   }),
   sendThreads: setting({
     env: "POSTHORN_SEND_THREADS",
@@ -245,7 +245,7 @@ export const SETTINGS = {
     env: "POSTHORN_CLAIM_MAX_BYTES",
     default: "32mb",
     parse: parseSize,
-    text: "most message bytes the dispatcher loads from the queue in one claim",
+    text: "most message bytes (bodies and headers) one process holds claimed at once; one email larger than this still goes, alone",
   }),
   instanceId: optional({
     env: "POSTHORN_INSTANCE_ID",
@@ -307,7 +307,7 @@ export const SETTINGS = {
     env: "POSTHORN_WEBHOOK_CONCURRENCY",
     default: "20",
     parse: parsePositiveInt,
-    text: "webhook POSTs in flight per process",
+    text: "webhook POSTs in flight per process, shared fairly between tenants as sends are",
   }),
   webhookAllowPrivate: setting({
     env: "POSTHORN_WEBHOOK_ALLOW_PRIVATE",
