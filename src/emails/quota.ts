@@ -4,7 +4,7 @@
 import { type Kysely, sql } from "kysely";
 import type { Database } from "../db/schema";
 import { PosthornError } from "../errors";
-import { DAY_MS, dayWindowStart } from "../scheduler/windows";
+import { DAY_MS, dayWindowStart } from "../time-windows";
 
 export interface QuotaState {
   limit: number;

@@ -4,9 +4,9 @@
 import { type Kysely, sql } from "kysely";
 import { perDatabase, reusableInsert, reusableQuery } from "../db/reusable-query";
 import type { AttemptOutcome, Database, EmailHold, EmailStatus } from "../db/schema";
-import { dayWindowStart, hourWindowStart } from "../scheduler/windows";
 import { releaseSendSlot } from "../smtp-accounts/counters";
 import { suppressionKeyOrUndefined } from "../suppressions/address-key";
+import { dayWindowStart, hourWindowStart } from "../time-windows";
 
 export interface EmailUpdate {
   status: EmailStatus;

@@ -1,4 +1,4 @@
-// The scheduler's public surface: the framework, the window helpers, and the jobs it owns.
+// The scheduler's public surface: the framework and the jobs it owns (time windows are src/time-windows.ts).
 export { PRUNE_ATTACHMENTS_JOB, schedulePruneAttachments } from "./jobs/prune-attachments";
 export {
   PRUNE_IDEMPOTENCY_KEYS_JOB,
@@ -21,4 +21,3 @@ export {
   Scheduler,
   type SchedulerOptions,
 } from "./scheduler";
-export * from "./windows";

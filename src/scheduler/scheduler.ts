@@ -5,8 +5,8 @@
 import { Cron } from "croner";
 import type { Db } from "../db/database";
 import type { Logger } from "../logger";
+import { DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS, windowStart } from "../time-windows";
 import { claimJobWindow } from "./claim";
-import { DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS, windowStart } from "./windows";
 
 /**
  * When a job runs: every `windowMs` (a whole number of seconds that divides a minute, an hour

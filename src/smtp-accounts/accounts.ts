@@ -8,7 +8,7 @@ import { newId } from "../ids";
 import { asciiMailDomain } from "../mail/address";
 import type { AddressPolicy } from "../net";
 import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from "../pagination";
-import { dayWindowStart, hourWindowStart } from "../scheduler/windows";
+import { dayWindowStart, hourWindowStart } from "../time-windows";
 import { parseOrThrow } from "../validation";
 import { dkimColumns } from "./dkim";
 import { type AttemptSample, accountHealth, countInWindow } from "./health";

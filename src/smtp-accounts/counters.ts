@@ -9,7 +9,7 @@ import {
   hourWindowStart as hourStart,
   nextDayWindowStart,
   nextHourWindowStart,
-} from "../scheduler/windows";
+} from "../time-windows";
 
 /** Which limit refused a send slot. */
 export type LimitHold = "hourly_limit" | "daily_limit";

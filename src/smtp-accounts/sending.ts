@@ -7,7 +7,7 @@ import type { Db } from "../db/database";
 import type { SmtpSecurity } from "../db/schema";
 import { notFound, PosthornError } from "../errors";
 import { dialableHost, parseAddrSpec } from "../mail/address";
-import { dayWindowStart, hourWindowStart } from "../scheduler/windows";
+import { dayWindowStart, hourWindowStart } from "../time-windows";
 import { parseDomains, passwordPlace } from "./accounts";
 import { type DkimSettings, openDkim } from "./dkim";
 import { countInWindow } from "./health";

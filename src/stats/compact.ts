@@ -6,7 +6,8 @@ import { sql } from "kysely";
 import type { Db } from "../db/database";
 import type { WriteBatcher } from "../db/group-commit";
 import type { Logger } from "../logger";
-import { HOUR_MS, hourWindowStart, type Scheduler } from "../scheduler";
+import type { Scheduler } from "../scheduler";
+import { HOUR_MS, hourWindowStart } from "../time-windows";
 import { LATENCY_COLUMNS } from "./latency-histogram";
 import { ROLLUP_COUNTERS } from "./rollups";
 

@@ -4,7 +4,7 @@
 import { type Kysely, sql } from "kysely";
 import type { Database } from "../db/schema";
 import { validationFailed } from "../errors";
-import { DAY_MS, HOUR_MS } from "../scheduler/windows";
+import { DAY_MS, HOUR_MS } from "../time-windows";
 import { LATENCY_COLUMNS, latencyQuantile } from "./latency-histogram";
 import { ROLLUP_COUNTERS, type RollupCounter } from "./rollups";
 

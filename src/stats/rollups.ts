@@ -12,7 +12,7 @@
 import { CompiledQuery, type Kysely } from "kysely";
 import type { Database } from "../db/schema";
 import type { LatencyColumn } from "../db/schema-observability";
-import { hourWindowStart } from "../scheduler/windows";
+import { hourWindowStart } from "../time-windows";
 import { LATENCY_COLUMNS, latencyCell } from "./latency-histogram";
 
 export const ROLLUP_COUNTERS = ["accepted", "sent", "failed", "deferred", "suppressed", "cancelled"] as const;

@@ -3,7 +3,8 @@
 import type { Config } from "../config";
 import type { WriteBatcher } from "../db/group-commit";
 import type { Logger } from "../logger";
-import { HOUR_MS, type Scheduler } from "../scheduler";
+import type { Scheduler } from "../scheduler";
+import { HOUR_MS } from "../time-windows";
 import { pruneFinishedDeliveries } from "./delivery-store";
 
 export const PRUNE_WEBHOOK_LOG_JOB = "prune-webhook-deliveries";

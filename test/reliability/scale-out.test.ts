@@ -4,7 +4,7 @@
 // instances, and no deadlock between them. (SQLite: sqlite-shared-file.test.ts.)
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { sql } from "kysely";
-import { HOUR_MS } from "../../src/scheduler";
+import { HOUR_MS } from "../../src/time-windows";
 import { SENDING_ENV } from "../helpers/app";
 import { compiledBinary } from "../helpers/binary";
 import { scratchPostgresDatabase, TEST_DIALECT, TEST_PG_URL, type TempDatabase, tempDatabase } from "../helpers/db";

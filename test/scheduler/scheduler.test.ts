@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { join } from "node:path";
 import { type Db, openDatabase } from "../../src/db/database";
 import { createLogger, type Logger } from "../../src/logger";
-import { HOUR_MS, type JobRun, Scheduler } from "../../src/scheduler";
+import { type JobRun, Scheduler } from "../../src/scheduler";
 import { SCHEDULER_LOCK_CLASS } from "../../src/scheduler/claim";
+import { HOUR_MS } from "../../src/time-windows";
 import { TEST_DIALECT, type TempDatabase, tempDatabase } from "../helpers/db";
 
 /** Another connection to the same database, as a second Posthorn process would have. */

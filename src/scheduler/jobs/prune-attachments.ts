@@ -4,8 +4,8 @@
 import { pruneExpiredAttachments } from "../../attachments";
 import type { Db } from "../../db/database";
 import type { Logger } from "../../logger";
+import { HOUR_MS } from "../../time-windows";
 import type { Scheduler } from "../scheduler";
-import { HOUR_MS } from "../windows";
 
 export const PRUNE_ATTACHMENTS_JOB = "prune-expired-attachments";
 

@@ -3,8 +3,8 @@
 // instance: the delete is idempotent, but there is no point in every instance repeating it.
 import type { Db } from "../../db/database";
 import type { Logger } from "../../logger";
+import { HOUR_MS } from "../../time-windows";
 import type { Scheduler } from "../scheduler";
-import { HOUR_MS } from "../windows";
 
 export const PRUNE_IDEMPOTENCY_KEYS_JOB = "prune-idempotency-keys";
 

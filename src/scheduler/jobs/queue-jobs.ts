@@ -9,8 +9,8 @@ import type { Logger } from "../../logger";
 import { promoteDueScheduled, rescueExpiredLeases } from "../../queue/leases";
 import type { QueueSignals } from "../../queue/signals";
 import { resetStaleSendCounters } from "../../smtp-accounts/counters";
+import { HOUR_MS, SECOND_MS } from "../../time-windows";
 import type { Scheduler } from "../scheduler";
-import { HOUR_MS, SECOND_MS } from "../windows";
 
 export const PROMOTE_SCHEDULED_JOB = "promote-scheduled-emails";
 export const RESCUE_LEASES_JOB = "rescue-expired-leases";

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "bun:test";
-import { dayWindowStart, HOUR_MS, hourWindowStart, nextHourWindowStart, patternForWindow } from "../../src/scheduler";
+import { patternForWindow } from "../src/scheduler";
+import { dayWindowStart, HOUR_MS, hourWindowStart, nextHourWindowStart } from "../src/time-windows";
 
 describe("time windows", () => {
   it("puts an instant in its UTC hour and UTC day", () => {
