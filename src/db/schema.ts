@@ -1,6 +1,6 @@
 // Table types. Times are integers (milliseconds since the epoch) and flags are 0/1 integers
 // on both dialects, so one set of queries serves SQLite and Postgres alike.
-import type { ColumnType } from "kysely";
+import type { ColumnType, Selectable } from "kysely";
 import type { ObservabilityTables } from "./schema-observability";
 
 /** Set on insert, never updated. */
@@ -116,6 +116,9 @@ export interface EmailsTable {
   batch_id: ColumnType<string | null, string | null | undefined, never>;
   attachment_count: ColumnType<number, number | undefined, never>;
 }
+
+/** An emails row as read: the queue, the dispatcher and the emails module all read this shape. */
+export type EmailRow = Selectable<EmailsTable>;
 
 export interface EmailTagsTable {
   email_id: string;

@@ -5,8 +5,7 @@
 // wake the webhook sender (never before: a unit may be rolled back and run again).
 import type { Kysely } from "kysely";
 import type { DialectName } from "../db/database";
-import type { Database, EmailStatus } from "../db/schema";
-import type { EmailRow } from "../emails/resource";
+import type { Database, EmailRow, EmailStatus } from "../db/schema";
 import type { Metrics } from "../metrics";
 import { allFinished, type FinishClaim } from "../queue/finish-claim";
 import { POSTGRES_ROLLUP_SHARDS, type RollupChange, type RollupCounter, recordRollup } from "../stats";

@@ -1,12 +1,14 @@
 // How an email looks through the API: snake_case, RFC 3339 times, and why it waits.
 import type { Selectable } from "kysely";
-import type { EmailAttemptsTable, EmailsTable } from "../db/schema";
+import type { EmailAttemptsTable, EmailRow } from "../db/schema";
+
+export type { EmailRow } from "../db/schema";
+
 import type { Address } from "../mail/address";
 import type { RecipientState } from "./prepare-email";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-export type EmailRow = Selectable<EmailsTable>;
 /** The columns an email's resource shows but its bodies: what a list page reads unless asked for more. */
 export const EMAIL_METADATA_COLUMNS = [
   "id",

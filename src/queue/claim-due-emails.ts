@@ -8,7 +8,7 @@
 import { type RawBuilder, sql } from "kysely";
 import type { Db } from "../db/database";
 import type { WriteBatcher } from "../db/group-commit";
-import type { EmailRow } from "../emails/resource";
+import type { EmailRow } from "../db/schema";
 import { type ClaimPlan, claimRoundRobin, interleave } from "./fair-shares";
 import { HELD_FOREVER } from "./waiting-emails";
 

@@ -8,9 +8,8 @@
 import { CompiledQuery, type Kysely } from "kysely";
 import type { BulkResult, BulkWriter } from "../db/group-commit";
 import { insertRowsAsJson } from "../db/group-commit";
-import type { Database } from "../db/schema";
+import type { Database, EmailRow } from "../db/schema";
 import type { EmailEvents } from "../email-events";
-import type { EmailRow } from "../emails/resource";
 import { allFinished, attemptRow, emailUpdateRow, type FinishClaim, writesAfterKept } from "./finish-claim";
 
 export interface FinishedOutcome {
