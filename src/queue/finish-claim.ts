@@ -4,9 +4,8 @@
 import { type Kysely, sql } from "kysely";
 import { perDatabase, reusableInsert, reusableQuery } from "../db/reusable-query";
 import type { AttemptOutcome, Database, EmailHold, EmailStatus } from "../db/schema";
-import { releaseSendSlot } from "../smtp-accounts/counters";
-import { suppressionKeyOrUndefined } from "../suppressions/address-key";
-import { dayWindowStart, hourWindowStart } from "../time-windows";
+import { recordSendResult, type SendResult } from "../smtp-accounts";
+import { suppressUnknownRecipients } from "../suppressions";
 
 export interface EmailUpdate {
   status: EmailStatus;
@@ -37,16 +36,6 @@ export interface AttemptRecord {
   errorCode: string | null;
 }
 
-export interface AccountResult {
-  id: string;
-  ok: boolean;
-  error: string | null;
-  /** The slot reserved for this send is given back: nothing was delivered. */
-  releaseSlotReservedAt: number | null;
-  /** Count the send on the account's counters now (accounts without limits reserve no slot). */
-  countSent: boolean;
-}
-
 export interface FinishClaim {
   emailId: string;
   tenantId: string;
@@ -54,7 +43,7 @@ export interface FinishClaim {
   now: number;
   email: EmailUpdate;
   attempt?: AttemptRecord;
-  account?: AccountResult;
+  account?: SendResult;
   /** Addresses that answered "no such user": they join the tenant's suppression list. */
   suppress: { email: string; detail: string }[];
 }
@@ -133,26 +122,6 @@ const statements = perDatabase((db: Kysely<Database>) => ({
       .where("status", "=", "sending"),
   ),
   insertAttempt: reusableInsert("email_attempts")(db),
-  /** A send that worked: the account is healthy, and counts it unless its slot was reserved before. */
-  accountSucceeded: reusableQuery(["now", "hour", "day", "count", "id"], (p) =>
-    db
-      .updateTable("smtp_accounts")
-      .set({
-        last_sent_at: p.now,
-        consecutive_failures: 0,
-        sent_this_hour: sql`case when hour_window = ${p.hour} then sent_this_hour + ${p.count} else ${p.count} end`,
-        hour_window: p.hour,
-        sent_today: sql`case when day_window = ${p.day} then sent_today + ${p.count} else ${p.count} end`,
-        day_window: p.day,
-      })
-      .where("id", "=", p.id),
-  ),
-  accountFailed: reusableQuery(["error", "now", "id"], (p) =>
-    db
-      .updateTable("smtp_accounts")
-      .set({ last_error: p.error, last_error_at: p.now, consecutive_failures: sql`consecutive_failures + 1` })
-      .where("id", "=", p.id),
-  ),
 }));
 
 /**
@@ -180,46 +149,14 @@ export async function finishClaim(
 }
 
 /**
- * What a kept outcome writes besides its attempt row: the account's counters and health (and a
- * slot given back), and suppressions. Issued at once, in this order (the account row first).
+ * What a kept outcome writes besides its attempt row, through the modules that own those
+ * tables: the account's counters and health (and a slot given back), then suppressions. Issued
+ * at once, in this order (the account row first).
  */
 export function writesAfterKept(db: Kysely<Database>, trx: Kysely<Database>, f: FinishClaim): Promise<unknown>[] {
-  const q = statements(db);
-  const writes: Promise<unknown>[] = [];
-  if (f.account) {
-    const acc = f.account;
-    writes.push(
-      trx.executeQuery(
-        acc.ok
-          ? q.accountSucceeded({
-              now: f.now,
-              hour: hourWindowStart(f.now),
-              day: dayWindowStart(f.now),
-              count: acc.countSent ? 1 : 0,
-              id: acc.id,
-            })
-          : q.accountFailed({ error: acc.error?.slice(0, SMTP_TEXT_MAX) ?? null, now: f.now, id: acc.id }),
-      ),
-    );
-    if (acc.releaseSlotReservedAt !== null) writes.push(releaseSendSlot(trx, acc.id, acc.releaseSlotReservedAt));
-  }
+  const writes = f.account ? recordSendResult(db, trx, f.account, f.now) : [];
   if (f.suppress.length > 0) {
-    writes.push(
-      trx
-        .insertInto("suppressions")
-        .values(
-          f.suppress.map((s) => ({
-            tenant_id: f.tenantId,
-            email: suppressionKeyOrUndefined(s.email) ?? s.email.toLowerCase(),
-            reason: "unknown_user" as const,
-            detail: s.detail.slice(0, SMTP_TEXT_MAX),
-            source_email_id: f.emailId,
-            created_at: f.now,
-          })),
-        )
-        .onConflict((oc) => oc.columns(["tenant_id", "email"]).doNothing())
-        .execute(),
-    );
+    writes.push(suppressUnknownRecipients(trx, { tenantId: f.tenantId, emailId: f.emailId, now: f.now }, f.suppress));
   }
   return writes;
 }

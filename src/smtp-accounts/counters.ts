@@ -3,6 +3,7 @@
 // limit is right even when nothing reset the counter at the boundary (the process was down),
 // and reserving a slot is one conditional UPDATE: atomic across instances, never over a limit.
 import { type Kysely, sql } from "kysely";
+import { perDatabase, reusableQuery } from "../db/reusable-query";
 import type { Database } from "../db/schema";
 import {
   dayWindowStart as dayStart,
@@ -87,4 +88,63 @@ export async function resetStaleSendCounters(trx: Kysely<Database>, now: number)
     .where("hour_window", "<", h)
     .execute();
   await trx.updateTable("smtp_accounts").set({ sent_today: 0, day_window: d }).where("day_window", "<", d).execute();
+}
+
+/** What a send did to its account, written once the email's outcome is kept. */
+export interface SendResult {
+  id: string;
+  ok: boolean;
+  error: string | null;
+  /** The slot reserved for this send is given back: nothing was delivered. */
+  releaseSlotReservedAt: number | null;
+  /** Count the send on the account's counters now (accounts without limits reserve no slot). */
+  countSent: boolean;
+}
+
+const ERROR_TEXT_MAX = 1000;
+
+/** Run once per email sent, so compiled once (src/db/reusable-query.ts). */
+const sendResultStatements = perDatabase((db: Kysely<Database>) => ({
+  /** A send that worked: the account is healthy, and counts it unless its slot was reserved before. */
+  succeeded: reusableQuery(["now", "hour", "day", "count", "id"], (p) =>
+    db
+      .updateTable("smtp_accounts")
+      .set({
+        last_sent_at: p.now,
+        consecutive_failures: 0,
+        sent_this_hour: sql`case when hour_window = ${p.hour} then sent_this_hour + ${p.count} else ${p.count} end`,
+        hour_window: p.hour,
+        sent_today: sql`case when day_window = ${p.day} then sent_today + ${p.count} else ${p.count} end`,
+        day_window: p.day,
+      })
+      .where("id", "=", p.id),
+  ),
+  failed: reusableQuery(["error", "now", "id"], (p) =>
+    db
+      .updateTable("smtp_accounts")
+      .set({ last_error: p.error, last_error_at: p.now, consecutive_failures: sql`consecutive_failures + 1` })
+      .where("id", "=", p.id),
+  ),
+}));
+
+/**
+ * The account's statements for a kept send outcome — its health and counters, and a reserved
+ * slot given back — issued at once (the account row first) inside the outcome's transaction.
+ */
+export function recordSendResult(
+  db: Kysely<Database>,
+  trx: Kysely<Database>,
+  result: SendResult,
+  now: number,
+): Promise<unknown>[] {
+  const q = sendResultStatements(db);
+  const writes: Promise<unknown>[] = [
+    trx.executeQuery(
+      result.ok
+        ? q.succeeded({ now, hour: hourStart(now), day: dayStart(now), count: result.countSent ? 1 : 0, id: result.id })
+        : q.failed({ error: result.error?.slice(0, ERROR_TEXT_MAX) ?? null, now, id: result.id }),
+    ),
+  ];
+  if (result.releaseSlotReservedAt !== null) writes.push(releaseSendSlot(trx, result.id, result.releaseSlotReservedAt));
+  return writes;
 }

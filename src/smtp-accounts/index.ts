@@ -7,6 +7,15 @@ export {
   type SmtpAccountsDeps,
   updateSmtpAccount,
 } from "./accounts";
+export {
+  type LimitHold,
+  nextWindowOpening,
+  recordSendResult,
+  releaseSendSlot,
+  reserveSendSlot,
+  resetStaleSendCounters,
+  type SendResult,
+} from "./counters";
 export { type DkimSettings, dkimKeyProblem } from "./dkim";
 export {
   type AttemptSample,

@@ -187,3 +187,29 @@ export async function suppressedAmong(db: Kysely<Database>, tenantId: string, em
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
+
+/**
+ * Adds the addresses a server said do not exist, in the transaction that keeps the send's
+ * outcome: reason `unknown_user`, the server's words as detail; an address already listed keeps
+ * its entry.
+ */
+export function suppressUnknownRecipients(
+  trx: Kysely<Database>,
+  source: { tenantId: string; emailId: string; now: number },
+  recipients: readonly { email: string; detail: string }[],
+): Promise<unknown> {
+  return trx
+    .insertInto("suppressions")
+    .values(
+      recipients.map((r) => ({
+        tenant_id: source.tenantId,
+        email: suppressionKeyOrUndefined(r.email) ?? r.email.toLowerCase(),
+        reason: "unknown_user" as const,
+        detail: r.detail.slice(0, SUPPRESSION_DETAIL_MAX),
+        source_email_id: source.emailId,
+        created_at: source.now,
+      })),
+    )
+    .onConflict((oc) => oc.columns(["tenant_id", "email"]).doNothing())
+    .execute();
+}
