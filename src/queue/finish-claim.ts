@@ -3,7 +3,7 @@
 // simply matches no row, and it is told so.
 import { type Kysely, sql } from "kysely";
 import { perDatabase, reusableInsert, reusableQuery } from "../db/reusable-query";
-import type { AttemptOutcome, Database, EmailHold, EmailStatus } from "../db/schema";
+import type { AttemptOutcome, Database, EmailHold, EmailRow, EmailStatus } from "../db/schema";
 import { recordSendResult, type SendResult } from "../smtp-accounts";
 import { suppressUnknownRecipients } from "../suppressions";
 
@@ -74,7 +74,12 @@ const EMAIL_UPDATE_COLUMNS = [
  * `message_id` null keeps the stored one, and `attempts` is the increment. One row, written by
  * finishClaim alone or by finishClaimsTogether with the rest of a flush.
  */
-export function emailUpdateRow(f: FinishClaim): Record<(typeof EMAIL_UPDATE_COLUMNS)[number], unknown> {
+/** `message_id` null keeps the stored one; `attempts` is the increment. */
+export type EmailUpdateRow = Omit<Pick<EmailRow, (typeof EMAIL_UPDATE_COLUMNS)[number]>, "message_id"> & {
+  message_id: string | null;
+};
+
+export function emailUpdateRow(f: FinishClaim): EmailUpdateRow {
   const e = f.email;
   return {
     id: f.emailId,
@@ -97,7 +102,7 @@ export function emailUpdateRow(f: FinishClaim): Record<(typeof EMAIL_UPDATE_COLU
 
 /** Runs once or more per email sent, so its statements are compiled once (src/db/reusable-query.ts). */
 const statements = perDatabase((db: Kysely<Database>) => ({
-  updateEmail: reusableQuery(EMAIL_UPDATE_COLUMNS, (p) =>
+  updateEmail: reusableQuery(EMAIL_UPDATE_COLUMNS, (p: EmailUpdateRow) =>
     db
       .updateTable("emails")
       .set({

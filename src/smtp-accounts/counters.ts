@@ -106,20 +106,22 @@ const ERROR_TEXT_MAX = 1000;
 /** Run once per email sent, so compiled once (src/db/reusable-query.ts). */
 const sendResultStatements = perDatabase((db: Kysely<Database>) => ({
   /** A send that worked: the account is healthy, and counts it unless its slot was reserved before. */
-  succeeded: reusableQuery(["now", "hour", "day", "count", "id"], (p) =>
-    db
-      .updateTable("smtp_accounts")
-      .set({
-        last_sent_at: p.now,
-        consecutive_failures: 0,
-        sent_this_hour: sql`case when hour_window = ${p.hour} then sent_this_hour + ${p.count} else ${p.count} end`,
-        hour_window: p.hour,
-        sent_today: sql`case when day_window = ${p.day} then sent_today + ${p.count} else ${p.count} end`,
-        day_window: p.day,
-      })
-      .where("id", "=", p.id),
+  succeeded: reusableQuery(
+    ["now", "hour", "day", "count", "id"],
+    (p: { now: number; hour: number; day: number; count: number; id: string }) =>
+      db
+        .updateTable("smtp_accounts")
+        .set({
+          last_sent_at: p.now,
+          consecutive_failures: 0,
+          sent_this_hour: sql`case when hour_window = ${p.hour} then sent_this_hour + ${p.count} else ${p.count} end`,
+          hour_window: p.hour,
+          sent_today: sql`case when day_window = ${p.day} then sent_today + ${p.count} else ${p.count} end`,
+          day_window: p.day,
+        })
+        .where("id", "=", p.id),
   ),
-  failed: reusableQuery(["error", "now", "id"], (p) =>
+  failed: reusableQuery(["error", "now", "id"], (p: { error: string | null; now: number; id: string }) =>
     db
       .updateTable("smtp_accounts")
       .set({ last_error: p.error, last_error_at: p.now, consecutive_failures: sql`consecutive_failures + 1` })

@@ -19,7 +19,7 @@ const LOOKUP_CHUNK = 100;
 
 /** Runs for every accepted and every sent email, so it is compiled once (src/db/reusable-query.ts). */
 const lookupSuppressed = perDatabase((db: Kysely<Database>) =>
-  reusableForList(["tenantId"], (p, items: string[]) =>
+  reusableForList(["tenantId"], (p: { tenantId: string }, items: string[]) =>
     db.selectFrom("suppressions").select("email").where("tenant_id", "=", p.tenantId).where("email", "in", items),
   ),
 );
