@@ -1,5 +1,5 @@
 // The app under test, called in-process (`app.request`, no port), on a temp database.
-import { ApiKeyAuthenticator, createApiKey } from "../../src/api-keys";
+import { ApiKeyAuthenticator } from "../../src/api-keys";
 import { createApp } from "../../src/app";
 import { loadSecretBox } from "../../src/crypto/secret-box";
 import { WriteBatcher } from "../../src/db/group-commit";
@@ -10,9 +10,9 @@ import { createLogger } from "../../src/logger";
 import { Metrics } from "../../src/metrics";
 import { QueueSignals } from "../../src/queue/signals";
 import { Scheduler, scheduleQueueJobs } from "../../src/scheduler";
-import { createTenant } from "../../src/tenants";
 import { WebhookDispatcher } from "../../src/webhooks";
 import { TEST_ADMIN_KEY, type TempDatabase, tempDatabase } from "./db";
+import { createTenantWithKey, type TenantWithKey } from "./tenants";
 
 export interface TestApp {
   deps: AppDeps;
@@ -26,10 +26,8 @@ export interface TestApp {
   ): Promise<Response>;
   /** Request with the operator's admin key. */
   admin(method: string, path: string, json?: unknown): Promise<Response>;
-  createTenantWithKey(
-    name?: string,
-    dailyLimit?: number | null,
-  ): Promise<{ tenantId: string; key: string; keyId: string }>;
+  /** A tenant with a `full` key in this app's database (test/helpers/tenants.ts). */
+  createTenantWithKey(name?: string, dailyLimit?: number | null): Promise<TenantWithKey>;
   dispatcher: Dispatcher | undefined;
   close(): Promise<void>;
 }
@@ -96,11 +94,7 @@ export async function createTestApp(
     logs,
     request,
     admin: (method, path, json) => request(method, path, { key: TEST_ADMIN_KEY, json }),
-    async createTenantWithKey(name = "Acme", dailyLimit = null) {
-      const tenant = await createTenant(temp.db.kysely, { name });
-      const key = await createApiKey(temp.db.kysely, { tenantId: tenant.id, name: "test", dailyLimit, scope: "full" });
-      return { tenantId: tenant.id, key: key.key, keyId: key.id };
-    },
+    createTenantWithKey: (name, dailyLimit) => createTenantWithKey(temp.db.kysely, name, dailyLimit),
     dispatcher,
     close: async () => {
       await scheduler?.stop();

@@ -1,29 +1,35 @@
 // Fixtures for sending suites: an SMTP account pointing at a test server, an email, and
 // waiting for an email to reach a state.
 import type { TestApp } from "./app";
+import { httpClient } from "./http-client";
 import type { TestSmtpServer } from "./smtp-server";
 
+/** An account without security or AUTH on the test server, made through the API of an in-process app or of a server at a URL. */
 export async function createSmtpAccount(
-  t: TestApp,
+  api: TestApp | string,
   key: string,
   server: Pick<TestSmtpServer, "host" | "port">,
   over: Record<string, unknown> = {},
 ): Promise<{ id: string } & Record<string, unknown>> {
-  const res = await t.request("POST", "/v1/smtp-accounts", {
-    key,
-    json: {
-      name: "test server",
-      host: server.host,
-      port: server.port,
-      security: "none",
-      from_email: "sender@example.com",
-      from_name: "Sender",
-      ...over,
-    },
-  });
+  const json = {
+    name: "test server",
+    host: server.host,
+    port: server.port,
+    security: "none",
+    from_email: "sender@example.com",
+    from_name: "Sender",
+    ...over,
+  };
+  const res =
+    typeof api === "string"
+      ? await httpClient(api, key).call("POST", "/v1/smtp-accounts", json)
+      : await api.request("POST", "/v1/smtp-accounts", { key, json });
   if (res.status !== 201) throw new Error(`creating an SMTP account answered ${res.status}: ${await res.text()}`);
   return (await res.json()) as { id: string };
 }
+
+/** What suites driving server processes give their accounts: a few connections each. */
+export const SINK = { name: "sink", max_connections: 4 };
 
 export const anEmail = (over: Record<string, unknown> = {}) => ({
   from: { email: "sender@example.com", name: "Sender" },

@@ -9,9 +9,10 @@ import { compiledBinary } from "../helpers/binary";
 import { TEST_DIALECT, type TempDatabase, tempDatabase } from "../helpers/db";
 import { deliveryCounts, emailIdOf, reportFigures } from "../helpers/figures";
 import { httpClient } from "../helpers/http-client";
-import { addSinkAccount, tenantWithKey } from "../helpers/process-fixtures";
+import { createSmtpAccount, SINK } from "../helpers/sending";
 import { type ServeProcess, startServeProcess } from "../helpers/serve-process";
 import { startSmtpServer, type TestSmtpServer } from "../helpers/smtp-server";
+import { createTenantWithKey } from "../helpers/tenants";
 
 const EMAILS = 80;
 const CONCURRENCY = 8;
@@ -31,7 +32,7 @@ describe(`a server process that dies (${TEST_DIALECT})`, () => {
     temp = await tempDatabase();
     // Slow answers keep several sends in flight when the kill comes.
     smtp = await startSmtpServer({ script: { delayMs: 30 } });
-    ({ key } = await tenantWithKey(temp, "crash"));
+    ({ key } = await createTenantWithKey(temp.db.kysely, "crash"));
   });
   afterAll(async () => {
     await smtp.close();
@@ -43,7 +44,7 @@ describe(`a server process that dies (${TEST_DIALECT})`, () => {
     async () => {
       const first = await startServeProcess(env(temp));
       const api = httpClient(first.url, key);
-      await addSinkAccount(first.url, key, smtp);
+      await createSmtpAccount(first.url, key, smtp, SINK);
 
       const accepted: string[] = [];
       for (let i = 0; i < EMAILS; i++) {
@@ -140,7 +141,7 @@ describe(`a restart after SIGKILL (${TEST_DIALECT})`, () => {
     temp = await tempDatabase();
     // Never greets: every claimed email hangs in flight, and none was ever answered 250.
     smtp = await startSmtpServer({ script: { greeting: "timeout" } });
-    ({ key } = await tenantWithKey(temp, "restart"));
+    ({ key } = await createTenantWithKey(temp.db.kysely, "restart"));
   });
   afterAll(async () => {
     for (const p of running) p.kill("SIGKILL");
@@ -177,7 +178,7 @@ describe(`a restart after SIGKILL (${TEST_DIALECT})`, () => {
     async () => {
       const env = longLeaseEnv(temp);
       const first = await serve(env);
-      await addSinkAccount(first.url, key, smtp);
+      await createSmtpAccount(first.url, key, smtp, SINK);
       const ids = await mailInFlight(first.url);
       first.kill("SIGKILL");
       await first.exited;

@@ -10,9 +10,10 @@ import { compiledBinary } from "../helpers/binary";
 import { TEST_DIALECT, TEST_PG_URL, type TempDatabase, tempDatabase } from "../helpers/db";
 import { deliveryCounts, emailIdOf, reportFigures } from "../helpers/figures";
 import { type PushResult, pushEmails, waitUntil } from "../helpers/load";
-import { addSinkAccount, tenantWithKey } from "../helpers/process-fixtures";
+import { createSmtpAccount, SINK } from "../helpers/sending";
 import { type ServeProcess, startServeProcess } from "../helpers/serve-process";
 import { startSmtpServer, type TestSmtpServer } from "../helpers/smtp-server";
+import { createTenantWithKey } from "../helpers/tenants";
 
 const EMAILS = 1_500;
 const CONCURRENCY = 8;
@@ -68,7 +69,7 @@ if (TEST_DIALECT === "postgres")
     beforeAll(async () => {
       temp = await tempDatabase();
       smtp = await startSmtpServer();
-      key = (await tenantWithKey(temp, "outage")).key;
+      key = (await createTenantWithKey(temp.db.kysely, "outage")).key;
       const url = new URL(temp.env.DATABASE_URL!);
       url.searchParams.set("application_name", appName);
       server = await startServeProcess(
@@ -83,7 +84,7 @@ if (TEST_DIALECT === "postgres")
         },
         { binary: await compiledBinary() },
       );
-      await addSinkAccount(server.url, key, smtp);
+      await createSmtpAccount(server.url, key, smtp, SINK);
     }, 60_000);
     afterAll(async () => {
       server?.kill("SIGKILL");

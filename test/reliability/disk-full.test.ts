@@ -12,7 +12,7 @@ import { TEST_ADMIN_KEY, TEST_DIALECT, TEST_SECRET_KEY } from "../helpers/db";
 import { deliveryCounts, emailIdOf, reportFigures } from "../helpers/figures";
 import { httpClient } from "../helpers/http-client";
 import { pushEmails, waitUntil } from "../helpers/load";
-import { addSinkAccount } from "../helpers/process-fixtures";
+import { createSmtpAccount, SINK } from "../helpers/sending";
 import { type ServeProcess, startServeProcess } from "../helpers/serve-process";
 import { startSmtpServer, type TestSmtpServer } from "../helpers/smtp-server";
 
@@ -72,7 +72,7 @@ describe.skipIf(!("dir" in mount))("a full disk under the SQLite database", () =
     const tenant = await runCliJson<{ id: string }>(["tenant", "create", "--name", "disk"], env);
     key = (await runCliJson<{ key: string }>(["key", "create", "--tenant", tenant.id, "--name", "k"], env)).key;
     server = await startServeProcess({ ...env, ...SENDING_ENV });
-    await addSinkAccount(server.url, key, smtp);
+    await createSmtpAccount(server.url, key, smtp, SINK);
   }, 30_000);
   afterAll(async () => {
     server?.kill("SIGKILL");

@@ -11,10 +11,11 @@ import { scratchPostgresDatabase, TEST_DIALECT, TEST_PG_URL, type TempDatabase, 
 import { deliveryCounts, emailIdOf, reportFigures } from "../helpers/figures";
 import { httpClient } from "../helpers/http-client";
 import { pushEmails, waitUntil } from "../helpers/load";
-import { addSinkAccount, tenantWithKey } from "../helpers/process-fixtures";
 import { parseMetrics } from "../helpers/prometheus";
+import { createSmtpAccount, SINK } from "../helpers/sending";
 import { type ServeProcess, startServeProcess } from "../helpers/serve-process";
 import { startSmtpServer, type TestSmtpServer } from "../helpers/smtp-server";
+import { createTenantWithKey } from "../helpers/tenants";
 
 const INSTANCES = 3;
 const EMAILS = 2_400;
@@ -75,13 +76,15 @@ if (TEST_DIALECT === "postgres")
     it("never exceeds an account's hourly or daily limit across instances, and says why the rest wait", async () => {
       await awayFromHourBoundary(30_000);
       const deadlocksBefore = await deadlocksSoFar(temp);
-      const hourly = await tenantWithKey(temp, "hourly");
-      const daily = await tenantWithKey(temp, "daily");
-      await addSinkAccount(urls()[0]!, hourly.key, smtp, {
+      const hourly = await createTenantWithKey(temp.db.kysely, "hourly");
+      const daily = await createTenantWithKey(temp.db.kysely, "daily");
+      await createSmtpAccount(urls()[0]!, hourly.key, smtp, {
+        ...SINK,
         from_email: "hourly@example.com",
         hourly_limit: HOURLY_LIMIT,
       });
-      const dailyAccount = await addSinkAccount(urls()[1]!, daily.key, smtp, {
+      const dailyAccount = await createSmtpAccount(urls()[1]!, daily.key, smtp, {
+        ...SINK,
         from_email: "daily@example.com",
         daily_limit: DAILY_LIMIT,
       });
@@ -146,9 +149,13 @@ if (TEST_DIALECT === "postgres")
     }, 60_000);
 
     it(`delivers ${EMAILS} emails pushed through all ${INSTANCES} APIs exactly once, idempotency keys honoured across instances`, async () => {
-      const tenant = await tenantWithKey(temp, "bulk");
+      const tenant = await createTenantWithKey(temp.db.kysely, "bulk");
       const deadlocksBefore = await deadlocksSoFar(temp);
-      await addSinkAccount(urls()[0]!, tenant.key, smtp, { from_email: "bulk@example.com", max_connections: 8 });
+      await createSmtpAccount(urls()[0]!, tenant.key, smtp, {
+        ...SINK,
+        from_email: "bulk@example.com",
+        max_connections: 8,
+      });
       const before = smtp.messages.length;
 
       // The same key and body sent to every instance at once: one email, the same answer everywhere.

@@ -9,9 +9,10 @@ import { TEST_DIALECT, type TempDatabase, tempDatabase } from "../helpers/db";
 import { deliveryCounts, emailIdOf, reportFigures } from "../helpers/figures";
 import { httpClient } from "../helpers/http-client";
 import { pushEmails } from "../helpers/load";
-import { addSinkAccount, tenantWithKey } from "../helpers/process-fixtures";
+import { createSmtpAccount, SINK } from "../helpers/sending";
 import { type ServeProcess, startServeProcess } from "../helpers/serve-process";
 import { startSmtpServer, type TestSmtpServer } from "../helpers/smtp-server";
+import { createTenantWithKey } from "../helpers/tenants";
 
 // Runs in the SQLite pass of the suite only: several servers never share one SQLite file.
 if (TEST_DIALECT === "sqlite")
@@ -34,8 +35,8 @@ if (TEST_DIALECT === "sqlite")
       const binary = await compiledBinary();
       const env = { ...temp.env, ...SENDING_ENV };
       server = await startServeProcess(env, { binary });
-      const tenant = await tenantWithKey(temp, "server");
-      await addSinkAccount(server.url, tenant.key, smtp, { from_email: "s@example.com" });
+      const tenant = await createTenantWithKey(temp.db.kysely, "server");
+      await createSmtpAccount(server.url, tenant.key, smtp, { ...SINK, from_email: "s@example.com" });
 
       const cliLoop = async (name: string) => {
         const keys: string[] = [];
