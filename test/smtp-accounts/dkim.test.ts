@@ -15,7 +15,7 @@ const PRIVATE_PEM = rsa.privateKey.export({ type: "pkcs8", format: "pem" }).toSt
 const PUBLIC_B64 = rsa.publicKey.export({ type: "spki", format: "der" }).toString("base64");
 const DKIM = { dkim_domain: "example.com", dkim_selector: "ph2026", dkim_private_key: PRIVATE_PEM };
 /** Above the 4,096-bit bound (a fixture: generating one takes seconds). */
-const RSA_5120_PEM = readFileSync(join(import.meta.dir, "fixtures", "dkim-rsa-5120.pem"), "utf8");
+const RSA_5120_PEM = readFileSync(join(import.meta.dir, "../helpers/fixtures/dkim-rsa-5120.pem"), "utf8");
 
 describe(`DKIM (${TEST_DIALECT})`, () => {
   let t: TestApp;
