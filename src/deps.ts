@@ -2,9 +2,8 @@
 // module of its own (types only) so that whoever takes these imports nothing that imports it.
 import type { ApiKeyAuthenticator } from "./api-keys";
 import type { Config } from "./config";
-import type { SecretBox } from "./crypto/secret-box";
-import type { Db } from "./db/database";
-import type { WriteBatcher } from "./db/group-commit";
+import type { SecretBox } from "./crypto";
+import type { Db, WriteBatcher } from "./db";
 import type { EmailEvents } from "./email-events";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";

@@ -3,11 +3,8 @@
 import { ApiKeyAuthenticator } from "./api-keys";
 import { createApp } from "./app";
 import { type Config, describeDatabase, sqlitePath } from "./config";
-import { loadSecretBox } from "./crypto/secret-box";
-import { secureDataDir } from "./db/data-dir";
-import { type Db, openDatabase } from "./db/database";
-import { WriteBatcher } from "./db/group-commit";
-import { migrateToLatest } from "./db/migrate";
+import { loadSecretBox } from "./crypto";
+import { type Db, migrateToLatest, openDatabase, secureDataDir, WriteBatcher } from "./db";
 import type { AppDeps } from "./deps";
 import { Dispatcher } from "./dispatch/dispatcher";
 import { EmailEvents } from "./email-events";

@@ -5,7 +5,7 @@
 // loop costs one read per prefix per interval, not one per request. (Random keys, each with a new
 // prefix, still cost a read each: that is for a rate limit in front of the API to bound.)
 import type { Kysely } from "kysely";
-import type { ApiKeyScope, Database } from "../db/schema";
+import type { ApiKeyScope, Database } from "../db";
 import { PosthornError } from "../errors";
 import { apiKeyMatches, apiKeyPrefix } from "./key-format";
 

@@ -2,8 +2,8 @@
 // used to find them. A key belongs to one tenant and has a scope (scopes.ts). High-entropy keys
 // need no slow hash: a sha256 of 160 random bits cannot be brute-forced.
 import type { Kysely, Selectable } from "kysely";
-import type { ApiKeyScope, ApiKeysTable, Database } from "../db/schema";
-import { selectTenantPage } from "../db/tenant-page";
+import type { ApiKeyScope, ApiKeysTable, Database } from "../db";
+import { selectTenantPage } from "../db";
 import { notFound, validationFailed } from "../errors";
 import { newId } from "../ids";
 import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from "../pagination";

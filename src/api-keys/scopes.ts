@@ -2,7 +2,7 @@
 // A `sending` key is what an application should hold: it sends, uploads attachments and reads
 // back the emails and batches it sent, and nothing else. Everything not granted here needs `full`: a route
 // added later is closed to sending keys until it is listed, never open by omission.
-import type { ApiKeyScope } from "../db/schema";
+import type { ApiKeyScope } from "../db";
 import { PosthornError } from "../errors";
 
 export type { ApiKeyScope };

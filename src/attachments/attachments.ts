@@ -3,7 +3,7 @@
 // often they are uploaded. An upload no email references expires (POSTHORN_ATTACHMENT_TTL).
 import { createHash } from "node:crypto";
 import type { Kysely } from "kysely";
-import type { Database } from "../db/schema";
+import type { Database } from "../db";
 import { conflict, type FieldIssue, notFound, PosthornError } from "../errors";
 import { newId } from "../ids";
 import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from "../pagination";

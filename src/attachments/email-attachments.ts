@@ -3,7 +3,7 @@
 // written with the email, and the files read back when the email is sent.
 import type { Kysely } from "kysely";
 import * as v from "valibot";
-import type { Database } from "../db/schema";
+import type { Database } from "../db";
 import type { FieldIssue } from "../errors";
 import { newId } from "../ids";
 import { validationError } from "../validation";

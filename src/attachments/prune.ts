@@ -1,7 +1,7 @@
 // Uploads that no email came to reference are deleted once they expire; so are the bytes no
 // attachment uses any more. Attachments of emails stay as long as their emails do.
 import type { Kysely } from "kysely";
-import type { Database } from "../db/schema";
+import type { Database } from "../db";
 import { deleteAttachmentRows, selectExpiredUnreferenced } from "./store";
 
 /** Deleted per transaction: keeps each one short, so sends and accepts are not held up behind it. */

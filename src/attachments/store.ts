@@ -2,8 +2,8 @@
 // sha256) and the emails' links to them. Lookups are scoped by tenant: another tenant's
 // attachment id finds nothing.
 import type { Insertable, Kysely, Selectable } from "kysely";
-import type { AttachmentsTable, Database, EmailAttachmentsTable, EmailStatus } from "../db/schema";
-import { selectTenantPage } from "../db/tenant-page";
+import type { AttachmentsTable, Database, EmailAttachmentsTable, EmailStatus } from "../db";
+import { selectTenantPage } from "../db";
 
 export type AttachmentRow = Selectable<AttachmentsTable>;
 type Executor = Kysely<Database>;

@@ -4,7 +4,7 @@
 // the quota for every email, the batch row and all email rows in multi-row inserts — commits
 // the lot before the caller hears 202.
 import type { AuthenticatedKey } from "../api-keys";
-import { reusableInsert } from "../db/reusable-query";
+import { reusableInsert } from "../db";
 import type { AcceptDeps, AcceptResult } from "../emails/accept";
 import { contentContext, resolveContent } from "../emails/content";
 import { requestHash } from "../emails/idempotency";

@@ -3,8 +3,7 @@
 // them. The dispatcher checks the batch once more right before it sends one of its emails, so
 // an email claimed just before a pause (or retried after it) waits too.
 import type { Kysely } from "kysely";
-import type { WriteBatcher } from "../db/group-commit";
-import type { BatchStatus, Database, EmailStatus } from "../db/schema";
+import type { BatchStatus, Database, EmailStatus, WriteBatcher } from "../db";
 import { type EmailEvents, SNAPSHOT_COLUMNS } from "../email-events";
 import { conflict, notFound } from "../errors";
 import { decodeCursor, type Page, type PageRequest, pageSize } from "../pagination";

@@ -2,8 +2,8 @@
 // batch's pause, resume, cancel and counts touch only its own rows). Lookups are scoped by
 // tenant: another tenant's batch id finds nothing.
 import { type Insertable, type Kysely, type Selectable, sql } from "kysely";
-import type { BatchesTable, BatchStatus, Database } from "../db/schema";
-import { selectTenantPage } from "../db/tenant-page";
+import type { BatchesTable, BatchStatus, Database } from "../db";
+import { selectTenantPage } from "../db";
 
 export type BatchRow = Selectable<BatchesTable>;
 type Executor = Kysely<Database>;

@@ -2,8 +2,8 @@
 // work on a fresh data directory), does one thing, and closes it.
 import { API_KEY_SCOPES, createApiKey, listApiKeys, revokeApiKey } from "../api-keys";
 import { loadConfig } from "../config";
-import type { Db } from "../db/database";
-import { migrateToLatest } from "../db/migrate";
+import type { Db } from "../db";
+import { migrateToLatest } from "../db";
 import { allPages, MAX_PAGE_SIZE } from "../pagination";
 import { openConfiguredDatabase } from "../service";
 import { createTenant, listTenants } from "../tenants";

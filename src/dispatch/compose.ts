@@ -4,7 +4,7 @@
 import type { SendMailOptions } from "nodemailer";
 import type { OutgoingAttachment } from "../attachments";
 import type { EmailRow } from "../emails/resource";
-import { type Address, domainOf } from "../mail/address";
+import { type Address, domainOf } from "../mail";
 
 const toNodemailer = (list: Address[]) => list.map((a) => (a.name ? { name: a.name, address: a.email } : a.email));
 

@@ -4,8 +4,7 @@
 // all. After that unit committed, the `after*` methods count it in the in-process metrics and
 // wake the webhook sender (never before: a unit may be rolled back and run again).
 import type { Kysely } from "kysely";
-import type { DialectName } from "../db/database";
-import type { Database, EmailRow, EmailStatus } from "../db/schema";
+import type { Database, DialectName, EmailRow, EmailStatus } from "../db";
 import type { Metrics } from "../metrics";
 import { allFinished, type FinishClaim } from "../queue/finish-claim";
 import { POSTGRES_ROLLUP_SHARDS, type RollupChange, type RollupCounter, recordRollup } from "../stats";

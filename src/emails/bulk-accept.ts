@@ -8,9 +8,8 @@
 // writes nothing for it; an accept this flush cannot answer exactly (an expired key to delete,
 // the same key twice in the flush) runs alone after the flush committed.
 import type { Kysely } from "kysely";
-import type { BulkResult, BulkWriter } from "../db/group-commit";
-import { insertRowsAsJson } from "../db/group-commit";
-import type { Database } from "../db/schema";
+import type { BulkResult, BulkWriter, Database } from "../db";
+import { insertRowsAsJson } from "../db";
 import { type AcceptDeps, type AcceptOutcome, acceptedEvent, type StoreAccepted } from "./accepted";
 import { findIdempotencyRows, type IdempotencyRecord, priorAnswer, storeIdempotentResponses } from "./idempotency";
 import { consumeDailyQuotas, type QuotaState } from "./quota";

@@ -1,7 +1,6 @@
 // Cancelling: only while nothing has been handed to SMTP (scheduled or queued).
 import type { Kysely } from "kysely";
-import type { WriteBatcher } from "../db/group-commit";
-import type { Database } from "../db/schema";
+import type { Database, WriteBatcher } from "../db";
 import { type EmailEvents, SNAPSHOT_COLUMNS } from "../email-events";
 import { conflict, notFound } from "../errors";
 import { cancelWaitingEmails } from "../queue/waiting-emails";

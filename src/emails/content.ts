@@ -5,10 +5,10 @@
 import type { Kysely } from "kysely";
 import { attachmentFinder, type CheckedInline, type EmailAttachmentRef, prepareEmailAttachments } from "../attachments";
 import type { Config } from "../config";
-import type { SecretBox } from "../crypto/secret-box";
-import type { Database } from "../db/schema";
+import type { SecretBox } from "../crypto";
+import type { Database } from "../db";
 import { validationFailed } from "../errors";
-import { refuseOversizedContent } from "../mail/content-size";
+import { refuseOversizedContent } from "../mail";
 import {
   describeProblem,
   RenderBudget,

@@ -3,7 +3,7 @@
 // back and creates nothing; the same key with a different body is a 409.
 import { createHash } from "node:crypto";
 import type { Kysely, Selectable } from "kysely";
-import type { Database } from "../db/schema";
+import type { Database } from "../db";
 import { PosthornError, validationFailed } from "../errors";
 
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 256;

@@ -4,9 +4,9 @@
 // first, once per email (acceptEmail) or once per request (a batch of 1,000).
 import type { Insertable } from "kysely";
 import type { AuthenticatedKey } from "../api-keys";
-import type { EmailHold, EmailStatus, EmailsTable } from "../db/schema";
+import type { EmailHold, EmailStatus, EmailsTable } from "../db";
 import { validationFailed } from "../errors";
-import { type Address, domainOf } from "../mail/address";
+import { type Address, domainOf } from "../mail";
 import { HELD_FOREVER } from "../queue/waiting-emails";
 import { fromAllowed, type SenderIdentity } from "../smtp-accounts";
 import type { EmailContent } from "./content";

@@ -2,7 +2,7 @@
 // across instances (the row is the lock). Counted in the same transaction as the emails it
 // admits: a refused or rolled-back request consumes nothing.
 import { type Kysely, sql } from "kysely";
-import type { Database } from "../db/schema";
+import type { Database } from "../db";
 import { PosthornError } from "../errors";
 import { DAY_MS, dayWindowStart } from "../time-windows";
 

@@ -1,6 +1,6 @@
 // Reading a tenant's emails: one with its attempt timeline, or a filtered page.
 import type { Kysely } from "kysely";
-import type { Database, EmailStatus } from "../db/schema";
+import type { Database, EmailStatus } from "../db";
 import { notFound, validationFailed } from "../errors";
 import { decodeCursor, type Page, pageSize, toPage } from "../pagination";
 import { EMAIL_METADATA_COLUMNS, type EmailResource, toEmailResource } from "./resource";

@@ -1,10 +1,10 @@
 // How an email looks through the API: snake_case, RFC 3339 times, and why it waits.
 import type { Selectable } from "kysely";
-import type { EmailAttemptsTable, EmailRow } from "../db/schema";
+import type { EmailAttemptsTable, EmailRow } from "../db";
 
 export type { EmailRow } from "../db/schema";
 
-import type { Address } from "../mail/address";
+import type { Address } from "../mail";
 import type { RecipientState } from "./prepare-email";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());

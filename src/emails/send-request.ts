@@ -3,13 +3,13 @@ import * as v from "valibot";
 import {
   type Address,
   addressProblem,
+  CONTENT_MAX_DOC,
   MAX_ADDRESS,
   MAX_ADDRESS_STRING,
   MAX_NAME_LENGTH,
   nameProblem,
   parseAddressString,
-} from "../mail/address";
-import { CONTENT_MAX_DOC } from "../mail/content-size";
+} from "../mail";
 import { ContentFields, contentChoice } from "./content-fields";
 
 export const MAX_SUBJECT_LENGTH = 998; // RFC 5322 line limit

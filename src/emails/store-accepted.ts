@@ -4,9 +4,8 @@
 // idempotency record — and the caller hears 202 only after it commits.
 import type { Kysely } from "kysely";
 import { linkEmailAttachments } from "../attachments";
-import { isUniqueViolation } from "../db/errors";
-import { reusableInsert } from "../db/reusable-query";
-import type { Database } from "../db/schema";
+import type { Database } from "../db";
+import { isUniqueViolation, reusableInsert } from "../db";
 import {
   type AcceptDeps,
   type AcceptedEmail,

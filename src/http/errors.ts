@@ -2,7 +2,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { databaseErrorAsProblem } from "../db/errors";
+import { databaseErrorAsProblem } from "../db";
 import { type ErrorCode, PosthornError } from "../errors";
 import type { Logger } from "../logger";
 import type { AppEnv } from "./env";

@@ -3,7 +3,7 @@
 // after each SMTP attempt and each webhook POST. Queue depths are read from the database when
 // scraped (each a count over a partial index).
 import type { Kysely } from "kysely";
-import type { Database } from "../db/schema";
+import type { Database } from "../db";
 import { queueDepth } from "../stats";
 import { VERSION } from "../version";
 import { Counter, Gauge, Histogram, Registry } from "./registry";

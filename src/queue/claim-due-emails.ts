@@ -6,9 +6,7 @@
 // can finish the email. On Postgres, SKIP LOCKED lets several instances claim side by side
 // without ever taking the same row.
 import { type RawBuilder, sql } from "kysely";
-import type { Db } from "../db/database";
-import type { WriteBatcher } from "../db/group-commit";
-import type { EmailRow } from "../db/schema";
+import type { Db, EmailRow, WriteBatcher } from "../db";
 import { type ClaimPlan, claimRoundRobin, interleave } from "./fair-shares";
 import { HELD_FOREVER } from "./waiting-emails";
 

@@ -2,8 +2,8 @@
 // lease expired and was taken over cannot overwrite what the new owner does — its write
 // simply matches no row, and it is told so.
 import { type Kysely, sql } from "kysely";
-import { perDatabase, reusableInsert, reusableQuery } from "../db/reusable-query";
-import type { AttemptOutcome, Database, EmailHold, EmailRow, EmailStatus } from "../db/schema";
+import type { AttemptOutcome, Database, EmailHold, EmailRow, EmailStatus } from "../db";
+import { perDatabase, reusableInsert, reusableQuery } from "../db";
 import { recordSendResult, type SendResult } from "../smtp-accounts";
 import { suppressUnknownRecipients } from "../suppressions";
 

@@ -6,9 +6,8 @@
 // finishClaim writes for each outcome, which stays the truth: it is what runs alone when the
 // gathered transaction fails.
 import { CompiledQuery, type Kysely } from "kysely";
-import type { BulkResult, BulkWriter } from "../db/group-commit";
-import { insertRowsAsJson } from "../db/group-commit";
-import type { Database, EmailRow } from "../db/schema";
+import type { BulkResult, BulkWriter, Database, EmailRow } from "../db";
+import { insertRowsAsJson } from "../db";
 import type { EmailEvents } from "../email-events";
 import { allFinished, attemptRow, emailUpdateRow, type FinishClaim, writesAfterKept } from "./finish-claim";
 

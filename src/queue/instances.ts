@@ -20,8 +20,7 @@ import { Database as BunDatabase } from "bun:sqlite";
 import { closeSync, openSync } from "node:fs";
 import { hostname } from "node:os";
 import { sql } from "kysely";
-import type { Db } from "../db/database";
-import type { WriteBatcher } from "../db/group-commit";
+import type { Db, WriteBatcher } from "../db";
 import { randomChars } from "../ids";
 import type { Logger } from "../logger";
 

@@ -1,6 +1,6 @@
 // Leases: extended in one statement for everything this worker holds (the heartbeat), handed
 // back on shutdown, and rescued by the scheduler once they expire (the worker died).
-import type { WriteBatcher } from "../db/group-commit";
+import type { WriteBatcher } from "../db";
 
 /** Extends the leases of every email claimed under `tokens`. Returns how many rows it touched. */
 export async function extendLeases(batcher: WriteBatcher, tokens: string[], until: number): Promise<number> {

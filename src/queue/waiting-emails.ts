@@ -2,7 +2,7 @@
 // holding and releasing. The queue is the only code that moves an email's status, hold or
 // run_at; the emails and batches modules call these inside their own write units.
 import { type ExpressionBuilder, type Kysely, sql } from "kysely";
-import type { Database, EmailsTable } from "../db/schema";
+import type { Database, EmailsTable } from "../db";
 
 type Executor = Kysely<Database>;
 

@@ -3,8 +3,7 @@
 // of any number of instances racing for the same window, exactly one moves `last_window` forward
 // (on Postgres a second updater waits on the row lock and then finds the condition false).
 import { type Kysely, sql } from "kysely";
-import type { Db } from "../db/database";
-import type { Database } from "../db/schema";
+import type { Database, Db } from "../db";
 
 /** `last_window` of a job that never ran: below every window start (all are ≥ 0). */
 const NEVER_RAN = -1;

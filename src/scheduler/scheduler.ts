@@ -3,7 +3,7 @@
 // marked `once` and runs at most once per window across all instances (prune, reports): each
 // tick first claims the window in the database, and only the winner runs it.
 import { Cron } from "croner";
-import type { Db } from "../db/database";
+import type { Db } from "../db";
 import type { Logger } from "../logger";
 import { DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS, windowStart } from "../time-windows";
 import { claimJobWindow } from "./claim";

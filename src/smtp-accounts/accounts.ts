@@ -1,11 +1,11 @@
 // SMTP accounts of a tenant: the rules of creating, reading, changing and removing them.
 // The password is write-only: sealed with the secret box on the way in, never part of what
 // these functions return (only loadSendableAccount in sending.ts opens it, for the dispatcher).
-import type { SecretBox, SecretPlace } from "../crypto/secret-box";
-import type { Db } from "../db/database";
+import type { SecretBox, SecretPlace } from "../crypto";
+import type { Db } from "../db";
 import { notFound, validationFailed } from "../errors";
 import { newId } from "../ids";
-import { asciiMailDomain } from "../mail/address";
+import { asciiMailDomain } from "../mail";
 import type { AddressPolicy } from "../net";
 import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from "../pagination";
 import { dayWindowStart, hourWindowStart } from "../time-windows";

@@ -3,8 +3,8 @@
 // limit is right even when nothing reset the counter at the boundary (the process was down),
 // and reserving a slot is one conditional UPDATE: atomic across instances, never over a limit.
 import { type Kysely, sql } from "kysely";
-import { perDatabase, reusableQuery } from "../db/reusable-query";
-import type { Database } from "../db/schema";
+import type { Database } from "../db";
+import { perDatabase, reusableQuery } from "../db";
 import {
   dayWindowStart as dayStart,
   hourWindowStart as hourStart,

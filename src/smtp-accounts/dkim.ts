@@ -3,9 +3,9 @@
 // and opened only for the dispatcher's transport.
 import { createPrivateKey } from "node:crypto";
 import * as v from "valibot";
-import type { SecretBox, SecretPlace } from "../crypto/secret-box";
+import type { SecretBox, SecretPlace } from "../crypto";
 import { validationFailed } from "../errors";
-import { asciiMailDomain } from "../mail/address";
+import { asciiMailDomain } from "../mail";
 
 /** nodemailer signs with RSA-SHA256 only; below 1024 bits receivers treat the signature as absent (RFC 8301). */
 export const MIN_DKIM_RSA_BITS = 1024;

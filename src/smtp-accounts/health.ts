@@ -1,6 +1,6 @@
 // Live figures of an account: send counters read through their window, and health judged from
 // the account's recent attempts (email_attempts) and its failure streak.
-import type { AttemptOutcome } from "../db/schema";
+import type { AttemptOutcome } from "../db";
 import type { HealthStatus, SmtpAccountHealth } from "./schemas";
 
 /** Attempts the success rate and p50 latency are computed over. */

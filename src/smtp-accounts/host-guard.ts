@@ -2,7 +2,7 @@
 // (and why), not from the first send: the same guard as every connection (dial.ts), which checks
 // again each time, since a name may be re-pointed after it was saved.
 import { validationFailed } from "../errors";
-import { dialableHost } from "../mail/address";
+import { dialableHost } from "../mail";
 import { type AddressPolicy, checkHost } from "../net";
 
 /** What a refusal says to whoever can change it. */

@@ -2,8 +2,8 @@
 // every write with them (so the CLI and the API obey the same ones) and the HTTP layer uses the
 // same schemas to validate requests and to document them in /openapi.json.
 import * as v from "valibot";
-import type { SmtpSecurity } from "../db/schema";
-import { asciiMailDomain, hasControlChars, isAddrSpec, isSmtpHost, MAX_ADDRESS } from "../mail/address";
+import type { SmtpSecurity } from "../db";
+import { asciiMailDomain, hasControlChars, isAddrSpec, isSmtpHost, MAX_ADDRESS } from "../mail";
 import { MAX_STORED_INTEGER } from "../validation";
 import { DkimDomainField, DkimPrivateKeyField, DkimSelectorField } from "./dkim";
 

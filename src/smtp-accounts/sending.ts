@@ -2,11 +2,10 @@
 // opened, whether it may send as a given address, and the nodemailer options to reach it.
 // Internal only: nothing here is ever put in an HTTP response or a log line.
 import type SMTPTransport from "nodemailer/lib/smtp-transport";
-import type { SecretBox } from "../crypto/secret-box";
-import type { Db } from "../db/database";
-import type { SmtpSecurity } from "../db/schema";
+import type { SecretBox } from "../crypto";
+import type { Db, SmtpSecurity } from "../db";
 import { notFound, PosthornError } from "../errors";
-import { dialableHost, parseAddrSpec } from "../mail/address";
+import { dialableHost, parseAddrSpec } from "../mail";
 import { dayWindowStart, hourWindowStart } from "../time-windows";
 import { parseDomains, passwordPlace } from "./accounts";
 import { type DkimSettings, openDkim } from "./dkim";

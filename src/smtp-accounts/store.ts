@@ -1,9 +1,8 @@
 // Every query on smtp_accounts, named for what it does; the rules live in accounts.ts.
 // Every lookup is scoped by tenant: another tenant's account id simply finds nothing.
 import { type Insertable, type Kysely, type Selectable, sql, type Transaction, type Updateable } from "kysely";
-import type { Db } from "../db/database";
-import type { Database, SmtpAccountsTable } from "../db/schema";
-import { selectTenantPage } from "../db/tenant-page";
+import type { Database, Db, SmtpAccountsTable } from "../db";
+import { selectTenantPage } from "../db";
 import { type AttemptSample, HEALTH_SAMPLE_SIZE } from "./health";
 
 export type SmtpAccountRow = Selectable<SmtpAccountsTable>;

@@ -2,8 +2,8 @@
 // with nodemailer's verify(), answered within a bound, reporting the server's own words (but
 // never the banner of a server that is not an SMTP server: /test must not be a port scanner).
 import nodemailer from "nodemailer";
-import type { SecretBox } from "../crypto/secret-box";
-import type { Db } from "../db/database";
+import type { SecretBox } from "../crypto";
+import type { Db } from "../db";
 import { type DialSettings, dialOptions, withoutForeignGreeting } from "./dial";
 import { loadSendableAccount, SealedPasswordError, type SendableAccount } from "./sending";
 

@@ -3,8 +3,7 @@
 // instance; an hour is closed once the next one is well under way (late writes of a send that
 // finished at the boundary land first).
 import { sql } from "kysely";
-import type { Db } from "../db/database";
-import type { WriteBatcher } from "../db/group-commit";
+import type { Db, WriteBatcher } from "../db";
 import type { Logger } from "../logger";
 import type { Scheduler } from "../scheduler";
 import { HOUR_MS, hourWindowStart } from "../time-windows";

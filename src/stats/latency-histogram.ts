@@ -2,7 +2,7 @@
 // 5 ms · 2^i (5 ms … 23.3 h), the last cell everything above. Cells add up across rows, so
 // p50/p95 of any group come from summed rollups; interpolating inside a doubling cell keeps the
 // estimate within a factor of √2 of the truth, and much closer in practice.
-import type { LatencyColumn } from "../db/schema-observability";
+import type { LatencyColumn } from "../db";
 
 export const LATENCY_CELLS = 26;
 const FIRST_BOUND_MS = 5;

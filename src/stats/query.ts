@@ -2,7 +2,7 @@
 // tag, the counts, the success rate and accept-to-250 latency percentiles. A query reads at
 // most a tenant's rows of one tag (or the totals) over the range, through the primary key.
 import { type Kysely, sql } from "kysely";
-import type { Database } from "../db/schema";
+import type { Database } from "../db";
 import { validationFailed } from "../errors";
 import { DAY_MS, HOUR_MS } from "../time-windows";
 import { LATENCY_COLUMNS, latencyQuantile } from "./latency-histogram";

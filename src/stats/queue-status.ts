@@ -2,7 +2,7 @@
 // account, and how long the oldest has waited. From the emails table itself (its (tenant_id,
 // status, id) index keeps this to the tenant's unfinished rows).
 import type { Kysely } from "kysely";
-import type { Database } from "../db/schema";
+import type { Database } from "../db";
 
 const WAITING = ["scheduled", "queued", "sending"] as const;
 type WaitingStatus = (typeof WAITING)[number];

@@ -10,8 +10,7 @@
 // shards of the row, picked at random; reads sum them, and once an hour is over the
 // compaction job folds them back into one row. SQLite has one writer: always shard 0.
 import { CompiledQuery, type Kysely } from "kysely";
-import type { Database } from "../db/schema";
-import type { LatencyColumn } from "../db/schema-observability";
+import type { Database, LatencyColumn } from "../db";
 import { hourWindowStart } from "../time-windows";
 import { LATENCY_COLUMNS, latencyCell } from "./latency-histogram";
 

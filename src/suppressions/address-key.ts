@@ -4,7 +4,7 @@
 // its ASCII (punycode) form, so `ada@bücher.de` and `ada@xn--bcher-kva.de` are one entry.
 import { domainToASCII } from "node:url";
 import { validationFailed } from "../errors";
-import { addressProblem } from "../mail/address";
+import { addressProblem } from "../mail";
 
 /** The address as a suppression key, or undefined when it is not an address at all. */
 export function suppressionKeyOrUndefined(address: string): string | undefined {

@@ -3,7 +3,7 @@
 // answer decides — so each tenant's list is held in memory briefly instead of queried per email
 // (most tenants' lists are empty or small). A list too long to hold is queried as before.
 import type { Kysely } from "kysely";
-import type { Database } from "../db/schema";
+import type { Database } from "../db";
 import { TenantCache } from "../tenant-cache";
 import { suppressionKeyOrUndefined } from "./address-key";
 import { suppressedAmong } from "./suppressions";

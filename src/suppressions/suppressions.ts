@@ -2,8 +2,8 @@
 // address when a server says it does not exist (5.1.x) or bounces it for good; the tenant adds
 // and removes addresses through the API. The queue asks `suppressedAmong` before sending.
 import { type Kysely, type Selectable, sql } from "kysely";
-import { perDatabase, reusableForList } from "../db/reusable-query";
-import type { Database, SuppressionReason, SuppressionsTable } from "../db/schema";
+import type { Database, SuppressionReason, SuppressionsTable } from "../db";
+import { perDatabase, reusableForList } from "../db";
 import { notFound } from "../errors";
 import { type Page, type PageRequest, pageSize } from "../pagination";
 import { suppressionKey, suppressionKeyOrUndefined } from "./address-key";

@@ -1,7 +1,7 @@
 // What a template is written with, and what rendering one takes. These schemas validate the
 // requests and document them; compiling (with line and column of a mistake) is the domain's check.
 import * as v from "valibot";
-import { CONTENT_MAX_DOC } from "../mail/content-size";
+import { CONTENT_MAX_DOC } from "../mail";
 import { MAX_STORED_INTEGER } from "../validation";
 import { MAX_BLOCK_DEPTH, MAX_TEMPLATE_EXPRESSIONS } from "./engine";
 import { MAX_RENDER_STEPS } from "./render-budget";

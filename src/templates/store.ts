@@ -1,7 +1,7 @@
 // Every query on templates and template_versions, named for what it does. Every lookup is
 // scoped by tenant: another tenant's template id finds nothing.
 import type { Kysely, Selectable } from "kysely";
-import type { Database, TemplatesTable, TemplateVersionsTable } from "../db/schema";
+import type { Database, TemplatesTable, TemplateVersionsTable } from "../db";
 
 export type TemplateRow = Selectable<TemplatesTable>;
 export type TemplateVersionRow = Selectable<TemplateVersionsTable>;

@@ -2,10 +2,10 @@
 // can still be rendered. Emails are rendered when they are accepted (src/emails), so a queued
 // email never changes when its template does.
 import type { Kysely } from "kysely";
-import type { Database } from "../db/schema";
+import type { Database } from "../db";
 import { type FieldIssue, notFound, PosthornError, validationFailed } from "../errors";
 import { newId } from "../ids";
-import { contentSizeProblem } from "../mail/content-size";
+import { contentSizeProblem } from "../mail";
 import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from "../pagination";
 import {
   checkTemplateSource,

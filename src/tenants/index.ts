@@ -1,6 +1,6 @@
 // Tenants: the unit of isolation. Everything else a tenant owns hangs off its id.
 import type { Kysely } from "kysely";
-import type { Database } from "../db/schema";
+import type { Database } from "../db";
 import { notFound, validationFailed } from "../errors";
 import { newId } from "../ids";
 import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from "../pagination";

@@ -1,7 +1,7 @@
 // Unsubscribe: signed one-click links and what they do. The module's whole public surface.
 import type { Kysely } from "kysely";
-import type { SecretBox } from "../crypto/secret-box";
-import type { Database } from "../db/schema";
+import type { SecretBox } from "../crypto";
+import type { Database } from "../db";
 import { addSuppression } from "../suppressions";
 import { getTenant } from "../tenants";
 import { readUnsubscribeToken, type UnsubscribeClaim } from "./token";

@@ -2,7 +2,7 @@
 // senders. `list_unsubscribe: true` points at Posthorn's own /u/{token}; a sender's own URI is
 // used as given. The headers are decided when the email is accepted and sent with it as they are.
 import * as v from "valibot";
-import type { SecretBox } from "../crypto/secret-box";
+import type { SecretBox } from "../crypto";
 import { validationFailed } from "../errors";
 import { signUnsubscribeToken } from "./token";
 

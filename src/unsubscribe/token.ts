@@ -3,7 +3,7 @@
 // API key). The link is opaque (whoever sees it in a log or a forwarded mail learns nothing of
 // the address or ids), cannot be forged or altered, and needs no database row to be checked.
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import type { SecretBox } from "../crypto/secret-box";
+import type { SecretBox } from "../crypto";
 
 export interface UnsubscribeClaim {
   tenantId: string;

@@ -4,9 +4,8 @@
 
 import { mayRetry, retryDelayMs } from "../backoff";
 import type { Config } from "../config";
-import type { SecretBox } from "../crypto/secret-box";
-import type { Db } from "../db/database";
-import type { WriteBatcher } from "../db/group-commit";
+import type { SecretBox } from "../crypto";
+import type { Db, WriteBatcher } from "../db";
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
 import { type DeliveryOutcome, finishDelivery, type WebhookDeliveryRow } from "./delivery-store";

@@ -3,10 +3,7 @@
 // so a worker that lost its lease cannot overwrite what the next one did. On Postgres SKIP
 // LOCKED lets several instances claim side by side.
 import { type Kysely, type Selectable, sql } from "kysely";
-import type { Db } from "../db/database";
-import type { WriteBatcher } from "../db/group-commit";
-import type { Database } from "../db/schema";
-import type { WebhookAttemptsTable, WebhookDeliveriesTable } from "../db/schema-observability";
+import type { Database, Db, WebhookAttemptsTable, WebhookDeliveriesTable, WriteBatcher } from "../db";
 import { type ClaimPlan, claimRoundRobin, interleave } from "../queue/fair-shares";
 
 export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;

@@ -1,9 +1,8 @@
 // Every query on webhook_endpoints, scoped by tenant: another tenant's id simply finds nothing.
 import type { Insertable, Kysely, Selectable, Updateable } from "kysely";
-import type { SecretPlace } from "../crypto/secret-box";
-import type { Database } from "../db/schema";
-import type { WebhookEndpointsTable } from "../db/schema-observability";
-import { selectTenantPage } from "../db/tenant-page";
+import type { SecretPlace } from "../crypto";
+import type { Database, WebhookEndpointsTable } from "../db";
+import { selectTenantPage } from "../db";
 
 export type WebhookEndpointRow = Selectable<WebhookEndpointsTable>;
 

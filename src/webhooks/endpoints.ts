@@ -1,8 +1,8 @@
 // A tenant's webhook endpoints: the rules of creating, reading, changing and removing them.
 // The signing secret is generated here, shown once, and stored sealed with the secret box.
 import type { Config } from "../config";
-import type { SecretBox } from "../crypto/secret-box";
-import type { Db } from "../db/database";
+import type { SecretBox } from "../crypto";
+import type { Db } from "../db";
 import { notFound, PosthornError, validationFailed } from "../errors";
 import { newId } from "../ids";
 import { checkHost } from "../net";

@@ -1,7 +1,7 @@
 // The events a webhook receives and the body each is POSTed with. The body follows the
 // Standard Webhooks shape: `{ type, timestamp, data }`; `data` describes the email at the
 // moment of the event (ids match the API's, so a receiver can look an email up).
-import type { EmailStatus } from "../db/schema";
+import type { EmailStatus } from "../db";
 
 export const EMAIL_EVENT_TYPES = [
   "email.queued",

@@ -5,7 +5,7 @@
 // query endpoints for every email. (Read through the transaction: on SQLite it holds the one
 // connection, so a read outside it would wait for it.)
 import type { Kysely } from "kysely";
-import type { Database } from "../db/schema";
+import type { Database } from "../db";
 import { newId } from "../ids";
 import { selectActiveSubscriptions } from "./endpoint-store";
 import { parseEvents } from "./endpoints";

@@ -1,7 +1,7 @@
 // Finished deliveries and their attempt log are kept for POSTHORN_WEBHOOK_LOG_RETENTION (30
 // days by default) and then deleted, once an hour on one instance.
 import type { Config } from "../config";
-import type { WriteBatcher } from "../db/group-commit";
+import type { WriteBatcher } from "../db";
 import type { Logger } from "../logger";
 import type { Scheduler } from "../scheduler";
 import { HOUR_MS } from "../time-windows";

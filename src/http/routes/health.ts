@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import * as v from "valibot";
-import { UNAVAILABLE_RETRY_AFTER_SECONDS } from "../../db/errors";
+import { UNAVAILABLE_RETRY_AFTER_SECONDS } from "../../db";
 import type { AppDeps } from "../../deps";
 import { PosthornError } from "../../errors";
 import type { AppEnv } from "../env";

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import * as v from "valibot";
 import type { AppDeps } from "../../deps";
-import { addressProblem } from "../../mail/address";
+import { addressProblem } from "../../mail";
 import {
   addSuppression,
   getSuppression,

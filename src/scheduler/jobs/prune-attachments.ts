@@ -2,7 +2,7 @@
 // any stored bytes no attachment uses any more. Once an hour, on one instance: the delete is
 // idempotent, but there is no point in every instance repeating it.
 import { pruneExpiredAttachments } from "../../attachments";
-import type { Db } from "../../db/database";
+import type { Db } from "../../db";
 import type { Logger } from "../../logger";
 import { HOUR_MS } from "../../time-windows";
 import type { Scheduler } from "../scheduler";

@@ -1,7 +1,7 @@
 // Idempotency keys are kept for their TTL (24 h by default) and then forgotten. Lookups already
 // ignore expired keys; this keeps the table from growing without end. Once an hour, on one
 // instance: the delete is idempotent, but there is no point in every instance repeating it.
-import type { Db } from "../../db/database";
+import type { Db } from "../../db";
 import type { Logger } from "../../logger";
 import { HOUR_MS } from "../../time-windows";
 import type { Scheduler } from "../scheduler";

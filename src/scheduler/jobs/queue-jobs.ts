@@ -4,7 +4,7 @@
 // instances; limits never depended on it (counters are windowed), it only keeps the stored
 // figures tidy for readers.
 
-import type { WriteBatcher } from "../../db/group-commit";
+import type { WriteBatcher } from "../../db";
 import type { Logger } from "../../logger";
 import { promoteDueScheduled, rescueExpiredLeases } from "../../queue/leases";
 import type { QueueSignals } from "../../queue/signals";
