@@ -1,15 +1,15 @@
 // One claimed email, start to finish: drop newly suppressed recipients, pick an account with
-// room under its limits, send through its pool, and turn the reply into the email's next state.
+// room under its limits and below its bound of sends in flight (account-slots.ts: waiting for
+// one when every candidate is at it), send through its pool, and turn the reply into the
+// email's next state.
 // Returns what to write; the dispatcher writes it (fenced by the lease token).
 import type { Kysely } from "kysely";
 import { loadEmailAttachments } from "../attachments";
 import { mayRetry, retryDelayMs } from "../backoff";
 import { batchStopFor } from "../batches";
 import type { Config } from "../config";
-import type { WriteBatcher } from "../db/group-commit";
-import type { Database } from "../db/schema";
-import type { RecipientState } from "../emails/accept";
-import type { EmailRow } from "../emails/resource";
+import type { Database, WriteBatcher } from "../db";
+import type { EmailRow, RecipientState } from "../emails";
 import type { Logger } from "../logger";
 import type { FinishClaim } from "../queue/finish-claim";
 import { HELD_FOREVER } from "../queue/waiting-emails";
@@ -17,6 +17,7 @@ import type { SendableAccount } from "../smtp-accounts";
 import { type LimitHold, nextWindowOpening, reserveSendSlot } from "../smtp-accounts/counters";
 import type { AccountHealth } from "./account-health";
 import type { SmtpSender } from "./account-pool";
+import type { AccountSlots } from "./account-slots";
 import { eligibleAccounts, orderAccounts } from "./choose-account";
 import { type ClassifiedAttempt, classifyFailure, classifySuccess, describeFailure } from "./classify";
 import { composeMessage, messageIdFor } from "./compose";
@@ -28,6 +29,8 @@ export interface DeliveryDeps {
   /** Sends through the account (in send threads, or on this thread when there are none). */
   sender: SmtpSender;
   health: AccountHealth;
+  /** Sends in flight per account, each bounded (fairness between a tenant's accounts). */
+  accountSlots: AccountSlots;
   log: Logger;
   /** The tenant's active accounts (cached briefly by the dispatcher). */
   accountsOf(tenantId: string): Promise<SendableAccount[]>;
@@ -72,7 +75,8 @@ export async function deliverEmail(
   const batchStop = row.batch_id ? await batchStopFor(deps.kysely, row.batch_id, now) : undefined;
   if (batchStop) return finishWith(batchStop);
 
-  const eligible = eligibleAccounts(await deps.accountsOf(row.tenant_id), row);
+  const accounts = await deps.accountsOf(row.tenant_id);
+  const eligible = eligibleAccounts(accounts, row);
   if (eligible.length === 0) {
     return finishWith({
       runAt: HELD_FOREVER,
@@ -90,25 +94,44 @@ export async function deliverEmail(
   const round = notYetDeferred.length > 0 ? deferredBy : [];
   const candidates = notYetDeferred.length > 0 ? notYetDeferred : eligible;
   const ordered = orderAccounts(candidates, deps.health, { avoid: row.last_error ? row.smtp_account_id : null });
-  // An account with limits must take a slot first (atomic, so limits hold across instances);
-  // one without limits just counts the send when its outcome is written.
+  // The first account in that order below its bound of sends in flight, or the first of them to
+  // get below it. An account with limits must then take a slot (atomic, so limits hold across
+  // instances); one without limits just counts the send when its outcome is written.
+  const active = accounts.filter((a) => a.active);
   let account: SendableAccount | undefined;
-  let reserved = false;
+  /** When a slot was reserved on the account for this send (the time its window is counted at). */
+  let reservedAt: number | null = null;
   const refusedBy = new Map<string, LimitHold>();
-  for (const candidate of ordered) {
+  for (;;) {
+    const untried = ordered.filter((a) => !refusedBy.has(a.id));
+    if (untried.length === 0) break;
+    const candidate = await deps.accountSlots.acquire(untried, active);
+    // The dispatcher is stopping: back to the queue, due now, no attempt counted.
+    if (!candidate) return finishWith({});
     const limited = candidate.hourly_limit !== null || candidate.daily_limit !== null;
-    const slot = limited ? await deps.batcher.write((trx) => reserveSendSlot(trx, candidate.id, now)) : true;
+    // Read after any wait for the account, which may have crossed into another hour.
+    const at = Date.now();
+    const slot = limited
+      ? await deps.batcher
+          .write((trx) => reserveSendSlot(trx, candidate.id, at))
+          .catch((err: unknown) => {
+            deps.accountSlots.release(candidate);
+            throw err;
+          })
+      : true;
     if (slot === true) {
       account = candidate;
-      reserved = limited;
+      reservedAt = limited ? at : null;
       break;
     }
+    deps.accountSlots.release(candidate);
     refusedBy.set(candidate.id, slot);
   }
+  const decidedAt = Date.now();
   if (!account && round.length > 0) {
     // The accounts that have not deferred it are at their limits: back off as if they had, rather
     // than hold it for their window while the ones that deferred may take it again sooner.
-    const runAt = now + retryDelayMs(deps.config.retry, Math.max(row.attempts, 1));
+    const runAt = decidedAt + retryDelayMs(deps.config.retry, Math.max(row.attempts, 1));
     return finishWith({
       runAt,
       hold: "backoff",
@@ -117,7 +140,7 @@ export async function deliverEmail(
   }
   if (!account) {
     const openings = candidates
-      .map((a) => ({ a, ...nextWindowOpening(refusedBy.get(a.id) ?? "hourly_limit", now) }))
+      .map((a) => ({ a, ...nextWindowOpening(refusedBy.get(a.id) ?? "hourly_limit", decidedAt) }))
       .sort((x, y) => x.at - y.at);
     const first = openings[0]!;
     return finishWith({
@@ -127,14 +150,19 @@ export async function deliverEmail(
     });
   }
 
-  const files = row.attachment_count > 0 ? await loadEmailAttachments(deps.kysely, row.id) : [];
-  const started = Date.now();
+  let started = Date.now();
   let result: ClassifiedAttempt;
   try {
-    const info = await deps.sender.send(account, composeMessage(row, account, pending, files));
-    result = classifySuccess(pending, info as Parameters<typeof classifySuccess>[1]);
-  } catch (err) {
-    result = classifyFailure(pending, err as Parameters<typeof classifyFailure>[1]);
+    const files = row.attachment_count > 0 ? await loadEmailAttachments(deps.kysely, row.id) : [];
+    started = Date.now();
+    try {
+      const info = await deps.sender.send(account, composeMessage(row, account, pending, files));
+      result = classifySuccess(pending, info as Parameters<typeof classifySuccess>[1]);
+    } catch (err) {
+      result = classifyFailure(pending, err as Parameters<typeof classifyFailure>[1]);
+    }
+  } finally {
+    deps.accountSlots.release(account);
   }
   const durationMs = Date.now() - started;
   return applyAttempt(deps, {
@@ -142,7 +170,7 @@ export async function deliverEmail(
     recipients,
     result,
     account,
-    reserved,
+    reservedAt,
     eligible,
     round,
     startedAt: started,
@@ -180,8 +208,8 @@ function applyAttempt(
     recipients: RecipientState[];
     result: ClassifiedAttempt;
     account: SendableAccount;
-    /** A slot was reserved on the account for this send. */
-    reserved: boolean;
+    /** When a slot was reserved on the account for this send, or null (none was). */
+    reservedAt: number | null;
     eligible: SendableAccount[];
     /** The accounts that deferred the email earlier in this round. */
     round: string[];
@@ -263,8 +291,8 @@ function applyAttempt(
       id: account.id,
       ok: !result.accountFault,
       error: result.accountFault ? error : null,
-      releaseSlotReservedAt: a.reserved && delivered === 0 ? a.base.now : null,
-      countSent: !a.reserved && delivered > 0,
+      releaseSlotReservedAt: a.reservedAt !== null && delivered === 0 ? a.reservedAt : null,
+      countSent: a.reservedAt === null && delivered > 0,
     },
     suppress: result.recipients
       .filter((r) => r.unknownUser)

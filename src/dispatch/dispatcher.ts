@@ -2,13 +2,15 @@
 // in-flight sends, delivers each (deliver-email.ts), and writes the outcome fenced by the
 // claim's lease token. Slots are shared fairly between tenants (src/queue/fair-shares.ts): a
 // tenant below its share may claim even while another's slow server holds every slot, so one
-// tenant's backlog or tarpit never delays another's mail; one tenant alone gets every slot. One heartbeat extends every lease this process holds. Woken in memory
-// when this process queues something; otherwise it polls (other instances, due retries).
+// tenant's backlog or tarpit never delays another's mail; one tenant alone gets every slot.
+// Within a tenant, each account's sends in flight are bounded (account-slots.ts), so a tarpit
+// account never holds the slots its other accounts could send with. One heartbeat extends every
+// lease this process holds. Woken in memory when this process queues something; otherwise it
+// polls (other instances, due retries).
 
-import type { BulkWriter } from "../db/group-commit";
+import type { BulkWriter } from "../db";
 import type { AppDeps } from "../deps";
-import type { RecipientState } from "../emails/accept";
-import type { EmailRow } from "../emails/resource";
+import type { EmailRow, RecipientState } from "../emails";
 import { randomChars } from "../ids";
 import type { Logger } from "../logger";
 import { bodyBytes, claimDueEmails } from "../queue/claim-due-emails";
@@ -22,6 +24,7 @@ import { suppressedAmong } from "../suppressions";
 import { TenantCache } from "../tenant-cache";
 import { AccountHealth } from "./account-health";
 import { SmtpAccountPool, type SmtpSender } from "./account-pool";
+import { AccountSlots } from "./account-slots";
 import { type DeliveryDeps, deliverEmail } from "./deliver-email";
 import { SmtpSendThreads } from "./send-threads";
 
@@ -44,6 +47,10 @@ export class Dispatcher {
   /** Postgres writes a flush's outcomes together (finish-claims-together.ts). */
   readonly #finishTogether: BulkWriter<FinishedOutcome, boolean>;
   readonly #health = new AccountHealth();
+  /** A tenant's share of the slots, as fairPlan counts it, is what its accounts' bounds divide. */
+  readonly #accountSlots = new AccountSlots(() =>
+    Math.max(1, Math.floor(this.#deps.config.dispatchConcurrency / Math.max(this.#sendingByTenant.size, 1))),
+  );
   readonly #accounts: TenantCache<SendableAccount[]>;
   /** Lease token → emails of that claim not yet finished (leases the heartbeat keeps alive). */
   readonly #inFlightByToken = new Map<string, number>();
@@ -89,6 +96,7 @@ export class Dispatcher {
 
   start(): void {
     if (this.#loop) return;
+    this.#accountSlots.open();
     this.#unsubscribe.push(
       this.#deps.signals.onEmailQueued(() => {
         this.#newWork = true;
@@ -112,6 +120,8 @@ export class Dispatcher {
    */
   async stop(graceMs = this.#deps.config.shutdownGraceMs): Promise<void> {
     this.#stopping = true;
+    // Emails waiting for an account's send go back to the queue now rather than at the grace's end.
+    this.#accountSlots.close();
     this.nudge();
     await this.#loop;
     const deadline = Date.now() + graceMs;
@@ -290,6 +300,7 @@ export class Dispatcher {
       config: this.#deps.config,
       sender: this.#sender,
       health: this.#health,
+      accountSlots: this.#accountSlots,
       log: this.#log,
       accountsOf: (tenantId) => this.#accountsOf(tenantId),
     };

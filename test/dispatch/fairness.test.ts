@@ -1,5 +1,7 @@
 // Fairness between tenants: one tenant's backlog on a slow (tarpit) SMTP server holds the send
-// slots it took, but never delays another tenant's mail; the same for webhook receivers.
+// slots it took, but never delays another tenant's mail; the same for webhook receivers. Within
+// one tenant, a tarpit account holds only its bound of the tenant's slots: the rest of the
+// tenant's mail goes through its other accounts.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { createTestApp, type TestApp } from "../helpers/app";
 import { TEST_DIALECT } from "../helpers/db";
@@ -9,7 +11,9 @@ import { startWebhookReceiver } from "../helpers/webhook-receiver";
 
 /** Each reply of the tarpit (greeting, MAIL, RCPT, DATA) waits this long: ~8 s per message. */
 const TARPIT_REPLY_MS = 2_000;
-/** More than the 100 send slots (config.dispatchConcurrency's default). */
+/** Send slots (config.dispatchConcurrency's default). */
+const SLOTS = 100;
+/** More than the send slots. */
 const BACKLOG = 120;
 
 describe(`fairness between tenants (${TEST_DIALECT})`, () => {
@@ -54,6 +58,54 @@ describe(`fairness between tenants (${TEST_DIALECT})`, () => {
     expect({ status: email.status, last_error: email.last_error }).toEqual({ status: "sent", last_error: null });
     // Far below one tarpit message (~8 s), let alone the ~160 s A's 100 in flight need.
     expect(waited).toBeLessThan(TARPIT_REPLY_MS);
+    expect(tarpit.messages).toHaveLength(0);
+  }, 20_000);
+});
+
+describe(`fairness between one tenant's SMTP accounts (${TEST_DIALECT})`, () => {
+  let t: TestApp;
+  let tarpit: TestSmtpServer;
+  let fast: TestSmtpServer;
+  beforeAll(async () => {
+    t = await createTestApp(
+      { POSTHORN_SMTP_TIMEOUT: "60s", POSTHORN_SHUTDOWN_GRACE: "100ms", POSTHORN_DISPATCH_CONCURRENCY: String(SLOTS) },
+      { dispatch: true },
+    );
+    tarpit = await startSmtpServer({ script: { delayMs: TARPIT_REPLY_MS } });
+    fast = await startSmtpServer();
+  });
+  afterAll(async () => {
+    await tarpit.close();
+    await t.close();
+    await fast.close();
+  });
+
+  it("sends a tenant's mail through its fast account while its other account, a tarpit, holds only its share", async () => {
+    const tenant = await t.createTenantWithKey("C");
+    // Both eligible, same weight; the default goes first at equal health, so without a bound on
+    // it every email would queue on the tarpit.
+    await createSmtpAccount(t, tenant.key, tarpit, { name: "slow", is_default: true });
+    const quick = await createSmtpAccount(t, tenant.key, fast, { name: "fast" });
+    const res = await t.request("POST", "/v1/emails/batch", {
+      key: tenant.key,
+      json: { emails: Array.from({ length: BACKLOG }, () => anEmail()) },
+    });
+    expect(res.status).toBe(202);
+    // The first claim takes the 100 slots; the last 20 are claimed as sends through the fast
+    // account free theirs.
+    const deadline = Date.now() + 5_000;
+    while ((t.dispatcher?.stats.claimed ?? 0) < BACKLOG && Date.now() < deadline) await Bun.sleep(10);
+    expect(t.dispatcher?.stats.claimed).toBe(BACKLOG);
+
+    const started = Date.now();
+    const id = await sendEmail(t, tenant.key, anEmail({ priority: 1 }));
+    const email = await waitForStatus(t, tenant.key, id, ["sent", "failed"], 4 * TARPIT_REPLY_MS);
+    const waited = Date.now() - started;
+    expect({ status: email.status, sent_via: email.sent_via }).toEqual({ status: "sent", sent_via: quick.id });
+    // Far below one tarpit message (~8 s).
+    expect(waited).toBeLessThan(TARPIT_REPLY_MS);
+    // The tarpit holds at most its half of the slots; the rest of the backlog is already out.
+    await fast.waitForMessages(BACKLOG + 1 - SLOTS / 2, TARPIT_REPLY_MS);
     expect(tarpit.messages).toHaveLength(0);
   }, 20_000);
 });
