@@ -5,11 +5,16 @@
 // the lot before the caller hears 202.
 import type { AuthenticatedKey } from "../api-keys";
 import { reusableInsert } from "../db";
-import type { AcceptDeps, AcceptResult } from "../emails/accept";
-import { contentContext, resolveContent } from "../emails/content";
-import { requestHash } from "../emails/idempotency";
-import { type PreparedEmail, prepareEmail, recipientsOf } from "../emails/prepare-email";
-import { storeAccepted } from "../emails/store-accepted";
+import type { AcceptDeps, AcceptResult } from "../emails";
+import {
+  contentContext,
+  type PreparedEmail,
+  prepareEmail,
+  recipientsOf,
+  requestHash,
+  resolveContent,
+  storeAccepted,
+} from "../emails";
 import { type FieldIssue, PosthornError, validationFailed } from "../errors";
 import { newId } from "../ids";
 import { validationError } from "../validation";

@@ -3,8 +3,7 @@
 // recipients and variables. The same schemas validate and document it.
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import * as v from "valibot";
-import { contentChoiceProblems } from "../emails/content-fields";
-import { SendEmailFields, type SendEmailRequest, SendEmailSchema } from "../emails/send-request";
+import { contentChoiceProblems, SendEmailFields, type SendEmailRequest, SendEmailSchema } from "../emails";
 import type { FieldIssue } from "../errors";
 import { toFieldIssues } from "../validation";
 

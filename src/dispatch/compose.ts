@@ -3,7 +3,7 @@
 // pending, so nobody who already received the email gets it twice.
 import type { SendMailOptions } from "nodemailer";
 import type { OutgoingAttachment } from "../attachments";
-import type { EmailRow } from "../emails/resource";
+import type { EmailRow } from "../emails";
 import { type Address, domainOf } from "../mail";
 
 const toNodemailer = (list: Address[]) => list.map((a) => (a.name ? { name: a.name, address: a.email } : a.email));

@@ -15,10 +15,8 @@ import {
   SendBatchSchema,
 } from "../../batches";
 import type { AppDeps } from "../../deps";
-import type { AcceptDeps } from "../../emails/accept";
-import { checkIdempotencyKey } from "../../emails/idempotency";
-import { quotaHeaders } from "../../emails/quota";
-import { AcceptedEmailSchema } from "../../emails/schemas";
+import type { AcceptDeps } from "../../emails";
+import { AcceptedEmailSchema, checkIdempotencyKey, quotaHeaders } from "../../emails";
 import type { AppEnv } from "../env";
 import { jsonResponse, PageQuery, pageOf, problems, TENANT_SECURITY } from "../openapi";
 import { jsonBody, queryParams } from "../validate";

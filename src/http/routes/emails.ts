@@ -3,14 +3,20 @@ import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import { ownEmailsOnly } from "../../api-keys";
 import type { AppDeps } from "../../deps";
-import { type AcceptDeps, acceptEmail } from "../../emails/accept";
-import { cancelEmail } from "../../emails/cancel";
-import { checkIdempotencyKey } from "../../emails/idempotency";
-import { EmailListItemSchema, EmailListWithContentQuery } from "../../emails/list-schemas";
-import { quotaHeaders } from "../../emails/quota";
-import { getEmail, listEmails } from "../../emails/read";
-import { AcceptedEmailSchema, EmailSchema } from "../../emails/schemas";
-import { SendEmailSchema } from "../../emails/send-request";
+import {
+  type AcceptDeps,
+  AcceptedEmailSchema,
+  acceptEmail,
+  cancelEmail,
+  checkIdempotencyKey,
+  EmailListItemSchema,
+  EmailListWithContentQuery,
+  EmailSchema,
+  getEmail,
+  listEmails,
+  quotaHeaders,
+  SendEmailSchema,
+} from "../../emails";
 import { listSenderIdentities } from "../../smtp-accounts";
 import { SuppressionSnapshots } from "../../suppressions";
 import { TenantCache } from "../../tenant-cache";
