@@ -333,3 +333,41 @@ describe(`a temporary refusal with several accounts (${TEST_DIALECT})`, () => {
     expect(email.last_error).toBe("451 4.7.1 try again later");
   });
 });
+
+describe(`an account at its bound of sends in flight (${TEST_DIALECT})`, () => {
+  let t: TestApp;
+  let slow: TestSmtpServer;
+  let fast: TestSmtpServer;
+  beforeAll(async () => {
+    t = await createTestApp({}, { dispatch: true });
+    // ~200 ms a message (MAIL, RCPT, DATA, end of data).
+    slow = await startSmtpServer({ script: { delayMs: 50 } });
+    fast = await startSmtpServer();
+  });
+  afterAll(async () => {
+    await t.close();
+    await slow.close();
+    await fast.close();
+  });
+
+  it("holds emails pinned to it until it has room, and never sends them through another account", async () => {
+    const { key } = await t.createTenantWithKey();
+    // One connection: two sends in flight at most while the tenant has another account.
+    const pinned = await createSmtpAccount(t, key, slow, { name: "slow", max_connections: 1, is_default: true });
+    const other = await createSmtpAccount(t, key, fast, { name: "fast" });
+    const ids = [];
+    for (let i = 0; i < 5; i++) ids.push(await sendEmail(t, key, anEmail({ smtp_account_id: pinned.id })));
+    const free = await sendEmail(t, key, anEmail());
+    expect((await waitForStatus(t, key, free, ["sent", "failed"], 2_000)).sent_via).toBe(other.id);
+    for (const id of ids) {
+      const email = await waitForStatus(t, key, id, ["sent", "failed"]);
+      expect({ status: email.status, sent_via: email.sent_via, attempts: email.attempts.length }).toEqual({
+        status: "sent",
+        sent_via: pinned.id,
+        attempts: 1,
+      });
+    }
+    expect(slow.messages).toHaveLength(5);
+    expect(fast.messages).toHaveLength(1);
+  });
+});
