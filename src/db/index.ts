@@ -3,7 +3,7 @@
 export { secureDataDir } from "./data-dir";
 export { type Db, type DialectName, openDatabase } from "./database";
 export { databaseErrorAsProblem, isUniqueViolation, UNAVAILABLE_RETRY_AFTER_SECONDS } from "./errors";
-export { type BulkResult, type BulkWriter, insertRowsAsJson, WriteBatcher } from "./group-commit";
+export { allFinished, type BulkResult, type BulkWriter, insertRowsAsJson, WriteBatcher } from "./group-commit";
 export { migrateToLatest } from "./migrate";
 export { perDatabase, reusableForList, reusableInsert, reusableQuery } from "./reusable-query";
 export type {

@@ -82,7 +82,9 @@ export class Dispatcher {
     this.#accounts = new TenantCache(ACCOUNT_CACHE_MS, (tenantId) =>
       listSendableAccounts(deps.db, deps.secrets, tenantId),
     );
-    this.#finishTogether = finishClaimsTogether(deps.db.kysely, deps.events);
+    this.#finishTogether = finishClaimsTogether(deps.db.kysely, (trx, kept) =>
+      deps.events.writeFinishedTogether(trx, kept),
+    );
     const smtp = {
       timeoutMs: deps.config.smtpTimeoutMs,
       tlsRejectUnauthorized: deps.config.smtpTlsRejectUnauthorized,

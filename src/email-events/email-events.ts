@@ -4,9 +4,9 @@
 // all. After that unit committed, the `after*` methods count it in the in-process metrics and
 // wake the webhook sender (never before: a unit may be rolled back and run again).
 import type { Kysely } from "kysely";
-import type { Database, DialectName, EmailRow, EmailStatus } from "../db";
+import { allFinished, type Database, type DialectName, type EmailRow, type EmailStatus } from "../db";
 import type { Metrics } from "../metrics";
-import { allFinished, type FinishClaim } from "../queue/finish-claim";
+import type { FinishClaim } from "../queue/finish-claim";
 import { POSTGRES_ROLLUP_SHARDS, type RollupChange, type RollupCounter, recordRollup } from "../stats";
 import { recordRollups } from "../stats/rollups";
 import {

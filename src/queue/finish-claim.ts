@@ -3,7 +3,7 @@
 // simply matches no row, and it is told so.
 import { type Kysely, sql } from "kysely";
 import type { AttemptOutcome, Database, EmailHold, EmailRow, EmailStatus } from "../db";
-import { perDatabase, reusableInsert, reusableQuery } from "../db";
+import { allFinished, perDatabase, reusableInsert, reusableQuery } from "../db";
 import { recordSendResult, type SendResult } from "../smtp-accounts";
 import { suppressUnknownRecipients } from "../suppressions";
 
@@ -180,14 +180,4 @@ export function attemptRow(f: FinishClaim, a: AttemptRecord) {
     smtp_response: a.smtpResponse?.slice(0, SMTP_TEXT_MAX) ?? null,
     error_code: a.errorCode,
   };
-}
-
-/**
- * Waits for every statement, then throws the first failure: the unit must not return (and its
- * transaction roll back) while statements it issued are still queued on the connection, or
- * they would run after the ROLLBACK, outside any transaction.
- */
-export async function allFinished(writes: Promise<unknown>[]): Promise<void> {
-  const failed = (await Promise.allSettled(writes)).find((s) => s.status === "rejected");
-  if (failed) throw (failed as PromiseRejectedResult).reason;
 }

@@ -7,9 +7,8 @@
 // gathered transaction fails.
 import { CompiledQuery, type Kysely } from "kysely";
 import type { BulkResult, BulkWriter, Database, EmailRow } from "../db";
-import { insertRowsAsJson } from "../db";
-import type { EmailEvents } from "../email-events";
-import { allFinished, attemptRow, emailUpdateRow, type FinishClaim, writesAfterKept } from "./finish-claim";
+import { allFinished, insertRowsAsJson } from "../db";
+import { attemptRow, emailUpdateRow, type FinishClaim, writesAfterKept } from "./finish-claim";
 
 export interface FinishedOutcome {
   outcome: FinishClaim;
@@ -30,7 +29,13 @@ where e.id = v.id and e.lease_token = v.lease_token and e.status = 'sending'
 returning e.id`;
 
 /** Writes the outcomes of a flush; each item's value says whether its lease still held. */
-export function finishClaimsTogether(db: Kysely<Database>, events: EmailEvents): BulkWriter<FinishedOutcome, boolean> {
+/** The statistics and webhook rows of the kept outcomes, written in the same transaction (the event recorder's). */
+export type WriteFinishedEvents = (trx: Kysely<Database>, kept: FinishedOutcome[]) => Promise<void>;
+
+export function finishClaimsTogether(
+  db: Kysely<Database>,
+  writeEvents: WriteFinishedEvents,
+): BulkWriter<FinishedOutcome, boolean> {
   return {
     async writeAll(trx, items): Promise<BulkResult<boolean>[]> {
       const updated = await trx.executeQuery<{ id: string }>(
@@ -42,7 +47,7 @@ export function finishClaimsTogether(db: Kysely<Database>, events: EmailEvents):
       const writes = done.flatMap(({ outcome }) => writesAfterKept(db, trx, outcome));
       const attempts = done.flatMap(({ outcome }) => (outcome.attempt ? [attemptRow(outcome, outcome.attempt)] : []));
       if (attempts.length > 0) writes.push(insertRowsAsJson(trx, "email_attempts", attempts));
-      writes.push(events.writeFinishedTogether(trx, done));
+      writes.push(writeEvents(trx, done));
       await allFinished(writes);
       return items.map(({ outcome }) => ({ ok: true, value: kept.has(outcome.emailId) }));
     },

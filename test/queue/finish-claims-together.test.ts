@@ -34,7 +34,7 @@ if (TEST_DIALECT === "postgres")
       await db.kysely.updateTable("emails").set({ run_at: 0, hold: null }).where("id", "in", ids).execute();
       const rows = await claimDueEmails(db, t.deps.batcher, { limit: 10, leaseMs: 60_000, token: "tok-together" });
       const [a, b] = ids.map((id) => rows.find((r) => r.id === id)!);
-      const writer = finishClaimsTogether(db.kysely, t.deps.events);
+      const writer = finishClaimsTogether(db.kysely, (trx, kept) => t.deps.events.writeFinishedTogether(trx, kept));
       const answers = await new PipelinedTransactions(db.pg!).run((trx) =>
         writer.writeAll(
           trx,

@@ -20,4 +20,4 @@ export {
   WriteBatcher,
   type WriteOptions,
 } from "./write-batcher";
-export type { WriteUnit } from "./write-unit";
+export { allFinished, type WriteUnit } from "./write-unit";
