@@ -7,7 +7,7 @@ import type { Db, WriteBatcher } from "./db";
 import type { EmailEvents } from "./email-events";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
-import type { QueueSignals } from "./queue/signals";
+import type { QueueSignals } from "./queue";
 
 export interface AppDeps {
   config: Config;

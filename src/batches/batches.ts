@@ -7,8 +7,8 @@ import type { BatchStatus, Database, EmailStatus, WriteBatcher } from "../db";
 import { type EmailEvents, SNAPSHOT_COLUMNS } from "../email-events";
 import { conflict, notFound } from "../errors";
 import { decodeCursor, type Page, type PageRequest, pageSize } from "../pagination";
-import type { FinishClaim } from "../queue/finish-claim";
-import { cancelWaitingEmails, holdWaitingEmails, releasePausedEmails } from "../queue/waiting-emails";
+import type { FinishClaim } from "../queue";
+import { cancelWaitingEmails, holdWaitingEmails, releasePausedEmails } from "../queue";
 import {
   type BatchRow,
   countBatchEmails,

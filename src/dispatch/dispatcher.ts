@@ -13,12 +13,18 @@ import type { AppDeps } from "../deps";
 import type { EmailRow, RecipientState } from "../emails";
 import { randomChars } from "../ids";
 import type { Logger } from "../logger";
-import { bodyBytes, claimDueEmails } from "../queue/claim-due-emails";
-import { fairPlan } from "../queue/fair-shares";
-import { finishClaim } from "../queue/finish-claim";
-import { type FinishedOutcome, finishClaimsTogether } from "../queue/finish-claims-together";
-import { extendLeases, releaseHeldEmails, releaseLeases } from "../queue/leases";
-import { WakeUp } from "../queue/wake-up";
+import {
+  bodyBytes,
+  claimDueEmails,
+  extendLeases,
+  type FinishedOutcome,
+  fairPlan,
+  finishClaim,
+  finishClaimsTogether,
+  releaseHeldEmails,
+  releaseLeases,
+  WakeUp,
+} from "../queue";
 import { listSendableAccounts, type SendableAccount } from "../smtp-accounts";
 import { suppressedAmong } from "../suppressions";
 import { TenantCache } from "../tenant-cache";

@@ -3,7 +3,7 @@ import type { Kysely } from "kysely";
 import type { Database, WriteBatcher } from "../db";
 import { type EmailEvents, SNAPSHOT_COLUMNS } from "../email-events";
 import { conflict, notFound } from "../errors";
-import { cancelWaitingEmails } from "../queue/waiting-emails";
+import { cancelWaitingEmails } from "../queue";
 import { getEmail } from "./read";
 import type { EmailResource } from "./resource";
 

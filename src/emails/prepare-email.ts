@@ -7,7 +7,7 @@ import type { AuthenticatedKey } from "../api-keys";
 import type { EmailHold, EmailStatus, EmailsTable } from "../db";
 import { validationFailed } from "../errors";
 import { type Address, domainOf } from "../mail";
-import { HELD_FOREVER } from "../queue/waiting-emails";
+import { HELD_FOREVER } from "../queue";
 import { fromAllowed, type SenderIdentity } from "../smtp-accounts";
 import type { EmailContent } from "./content";
 import { MAX_SCHEDULE_AHEAD_MS, type SendEmailRequest } from "./send-request";

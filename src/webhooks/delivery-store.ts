@@ -4,7 +4,7 @@
 // LOCKED lets several instances claim side by side.
 import { type Kysely, type Selectable, sql } from "kysely";
 import type { Database, Db, WebhookAttemptsTable, WebhookDeliveriesTable, WriteBatcher } from "../db";
-import { type ClaimPlan, claimRoundRobin, interleave } from "../queue/fair-shares";
+import { type ClaimPlan, claimRoundRobin, interleave } from "../queue";
 
 export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
 export type WebhookAttemptRow = Selectable<WebhookAttemptsTable>;

@@ -7,8 +7,7 @@
 // process queued an event; otherwise it polls (other instances, due retries).
 import { randomChars } from "../ids";
 import type { Logger } from "../logger";
-import { fairPlan } from "../queue/fair-shares";
-import { WakeUp } from "../queue/wake-up";
+import { fairPlan, WakeUp } from "../queue";
 import { attemptDelivery, type DeliverDeps } from "./deliver";
 import { anyDeliveryDue, claimDueDeliveries } from "./delivery-store";
 

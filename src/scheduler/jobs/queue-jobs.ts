@@ -6,8 +6,8 @@
 
 import type { WriteBatcher } from "../../db";
 import type { Logger } from "../../logger";
-import { promoteDueScheduled, rescueExpiredLeases } from "../../queue/leases";
-import type { QueueSignals } from "../../queue/signals";
+import type { QueueSignals } from "../../queue";
+import { promoteDueScheduled, rescueExpiredLeases } from "../../queue";
 import { resetStaleSendCounters } from "../../smtp-accounts/counters";
 import { HOUR_MS, SECOND_MS } from "../../time-windows";
 import type { Scheduler } from "../scheduler";
