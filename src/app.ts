@@ -2,30 +2,34 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import type { AppDeps } from "./deps";
-import type { AppEnv } from "./http/env";
-import { errorHandler, notFoundHandler } from "./http/errors";
-import { apiKeyAuth } from "./http/middleware/auth";
-import { requestBodyLimit } from "./http/middleware/body-limit";
-import { requireJsonBody } from "./http/middleware/content-type";
-import { httpMetrics } from "./http/middleware/http-metrics";
-import { requestId } from "./http/middleware/request-id";
-import { requestLog } from "./http/middleware/request-log";
-import { securityHeaders } from "./http/middleware/security-headers";
-import { buildOpenApiDocument } from "./http/openapi";
-import { attachmentsApi } from "./http/routes/attachments";
-import { batchesApi } from "./http/routes/batches";
-import { docsApi } from "./http/routes/docs";
-import { emailsApi } from "./http/routes/emails";
-import { healthApi } from "./http/routes/health";
-import { meApi } from "./http/routes/me";
-import { metricsApi } from "./http/routes/metrics";
-import { smtpAccountsApi } from "./http/routes/smtp-accounts";
-import { queueApi, statsApi } from "./http/routes/stats";
-import { suppressionsApi } from "./http/routes/suppressions";
-import { templatesApi } from "./http/routes/templates";
-import { tenantsApi } from "./http/routes/tenants";
-import { unsubscribeApi } from "./http/routes/unsubscribe";
-import { webhooksApi } from "./http/routes/webhooks";
+import type { AppEnv } from "./http";
+import {
+  apiKeyAuth,
+  attachmentsApi,
+  batchesApi,
+  buildOpenApiDocument,
+  docsApi,
+  emailsApi,
+  errorHandler,
+  healthApi,
+  httpMetrics,
+  meApi,
+  metricsApi,
+  notFoundHandler,
+  queueApi,
+  requestBodyLimit,
+  requestId,
+  requestLog,
+  requireJsonBody,
+  securityHeaders,
+  smtpAccountsApi,
+  statsApi,
+  suppressionsApi,
+  templatesApi,
+  tenantsApi,
+  unsubscribeApi,
+  webhooksApi,
+} from "./http";
 import { VERSION } from "./version";
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {

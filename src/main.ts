@@ -1,9 +1,14 @@
 #!/usr/bin/env bun
 // The binary's entry: `posthorn <command>`.
-import { UsageError } from "./cli/args";
-import { type Command, keyCommand, migrateCommand, tenantCommand } from "./cli/commands";
-import { healthcheckCommand } from "./cli/healthcheck";
-import { serveCommand } from "./cli/serve";
+import {
+  type Command,
+  healthcheckCommand,
+  keyCommand,
+  migrateCommand,
+  serveCommand,
+  tenantCommand,
+  UsageError,
+} from "./cli";
 import { ConfigError } from "./config";
 import { PosthornError } from "./errors";
 import { VERSION } from "./version";

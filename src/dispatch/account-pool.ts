@@ -2,8 +2,11 @@
 // reused across sends, rebuilt when the account changes, closed on shutdown. Used as it is on
 // the main thread (POSTHORN_SEND_THREADS=0) and inside each send thread (send-thread.ts).
 import nodemailer, { type SendMailOptions, type Transporter } from "nodemailer";
+import type { SendableAccount } from "../smtp-accounts";
+// Also loaded by every send thread (send-thread.ts): it takes the one file it runs rather than
+// the smtp-accounts face, which would bring the database and its queries into each thread.
+// biome-ignore lint/style/noRestrictedImports: the send thread's bundle stays small (see above)
 import { type DialSettings, dialOptions, withoutForeignGreeting } from "../smtp-accounts/dial";
-import type { SendableAccount } from "../smtp-accounts/sending";
 
 /** What an SMTP server said to a message it took (nodemailer's SentMessageInfo, the parts we read). */
 export interface SmtpReply {

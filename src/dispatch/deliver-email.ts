@@ -14,7 +14,7 @@ import type { Logger } from "../logger";
 import type { FinishClaim } from "../queue";
 import { HELD_FOREVER } from "../queue";
 import type { SendableAccount } from "../smtp-accounts";
-import { type LimitHold, nextWindowOpening, reserveSendSlot } from "../smtp-accounts/counters";
+import { type LimitHold, nextWindowOpening, reserveSendSlot } from "../smtp-accounts";
 import type { AccountHealth } from "./account-health";
 import type { SmtpSender } from "./account-pool";
 import type { AccountSlots } from "./account-slots";

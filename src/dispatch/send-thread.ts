@@ -5,8 +5,7 @@
 //
 // This file is an entry point of its own: `bun run build` compiles it into the binary.
 import type { SendMailOptions } from "nodemailer";
-import type { DialSettings } from "../smtp-accounts/dial";
-import type { SendableAccount } from "../smtp-accounts/sending";
+import type { DialSettings, SendableAccount } from "../smtp-accounts";
 import { SmtpAccountPool } from "./account-pool";
 
 declare const self: Worker;

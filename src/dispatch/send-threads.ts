@@ -10,8 +10,7 @@
 // blamed on the account) and is replaced.
 import type { SendMailOptions } from "nodemailer";
 import type { Logger } from "../logger";
-import type { DialSettings } from "../smtp-accounts/dial";
-import type { SendableAccount } from "../smtp-accounts/sending";
+import type { DialSettings, SendableAccount } from "../smtp-accounts";
 import { SmtpAccountPool, type SmtpReply, type SmtpSender } from "./account-pool";
 import type { FromSendThread, SmtpErrorFields, ToSendThread } from "./send-thread";
 

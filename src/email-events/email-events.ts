@@ -7,8 +7,7 @@ import type { Kysely } from "kysely";
 import { allFinished, type Database, type DialectName, type EmailRow, type EmailStatus } from "../db";
 import type { Metrics } from "../metrics";
 import type { FinishClaim } from "../queue";
-import { POSTGRES_ROLLUP_SHARDS, type RollupChange, type RollupCounter, recordRollup } from "../stats";
-import { recordRollups } from "../stats/rollups";
+import { POSTGRES_ROLLUP_SHARDS, type RollupChange, type RollupCounter, recordRollup, recordRollups } from "../stats";
 import {
   type EmailEventType,
   type EmailSnapshot,

@@ -10,7 +10,7 @@ import { checkRecipientCount, prepareEmail, recipientsOf } from "./prepare-email
 import type { SendEmailRequest } from "./send-request";
 import { storeAccepted } from "./store-accepted";
 
-export { HELD_FOREVER } from "../queue/waiting-emails";
+export { HELD_FOREVER } from "../queue";
 export type { AcceptDeps, AcceptResult } from "./accepted";
 export type { RecipientState } from "./prepare-email";
 

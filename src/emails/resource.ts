@@ -2,7 +2,7 @@
 import type { Selectable } from "kysely";
 import type { EmailAttemptsTable, EmailRow } from "../db";
 
-export type { EmailRow } from "../db/schema";
+export type { EmailRow } from "../db";
 
 import type { Address } from "../mail";
 import type { RecipientState } from "./prepare-email";

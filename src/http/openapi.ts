@@ -2,7 +2,7 @@
 import type { Hono } from "hono";
 import { generateSpecs, resolver } from "hono-openapi";
 import * as v from "valibot";
-import { emailEventWebhooks } from "../webhooks/openapi";
+import { emailEventWebhooks } from "../webhooks";
 import type { AppEnv } from "./env";
 import { describeScopes } from "./openapi-scopes";
 

@@ -16,6 +16,7 @@ export {
   resetStaleSendCounters,
   type SendResult,
 } from "./counters";
+export { type DialSettings, dialOptions, withoutForeignGreeting } from "./dial";
 export { type DkimSettings, dkimKeyProblem } from "./dkim";
 export {
   type AttemptSample,

@@ -11,5 +11,6 @@ export {
   type RollupChange,
   type RollupCounter,
   recordRollup,
+  recordRollups,
 } from "./rollups";
 export { QueueStatusSchema, StatsQuerySchema, StatsReportSchema } from "./schemas";

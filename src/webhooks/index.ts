@@ -24,6 +24,7 @@ export {
   type EventRecipient,
   emailEventPayload,
 } from "./events";
+export { emailEventWebhooks } from "./openapi";
 export { WebhookOutbox } from "./outbox";
 export { PRUNE_WEBHOOK_LOG_JOB, scheduleWebhookLogPruning } from "./prune-job";
 export * from "./schemas";

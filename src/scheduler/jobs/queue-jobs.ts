@@ -8,7 +8,7 @@ import type { WriteBatcher } from "../../db";
 import type { Logger } from "../../logger";
 import type { QueueSignals } from "../../queue";
 import { promoteDueScheduled, rescueExpiredLeases } from "../../queue";
-import { resetStaleSendCounters } from "../../smtp-accounts/counters";
+import { resetStaleSendCounters } from "../../smtp-accounts";
 import { HOUR_MS, SECOND_MS } from "../../time-windows";
 import type { Scheduler } from "../scheduler";
 

@@ -1,0 +1,25 @@
+// The HTTP layer's face, for app.ts: middleware, the error mapper, the OpenAPI document and one router per resource.
+export type { AppEnv } from "./env";
+export { errorHandler, notFoundHandler } from "./errors";
+export { apiKeyAuth } from "./middleware/auth";
+export { largestRequestBody, requestBodyLimit } from "./middleware/body-limit";
+export { requireJsonBody } from "./middleware/content-type";
+export { httpMetrics } from "./middleware/http-metrics";
+export { requestId } from "./middleware/request-id";
+export { requestLog } from "./middleware/request-log";
+export { securityHeaders } from "./middleware/security-headers";
+export { buildOpenApiDocument } from "./openapi";
+export { attachmentsApi } from "./routes/attachments";
+export { batchesApi } from "./routes/batches";
+export { docsApi } from "./routes/docs";
+export { emailsApi } from "./routes/emails";
+export { healthApi } from "./routes/health";
+export { meApi } from "./routes/me";
+export { METRICS_REFUSED_HINT, metricsAccess, metricsApi } from "./routes/metrics";
+export { smtpAccountsApi } from "./routes/smtp-accounts";
+export { queueApi, statsApi } from "./routes/stats";
+export { suppressionsApi } from "./routes/suppressions";
+export { templatesApi } from "./routes/templates";
+export { tenantsApi } from "./routes/tenants";
+export { unsubscribeApi } from "./routes/unsubscribe";
+export { webhooksApi } from "./routes/webhooks";
