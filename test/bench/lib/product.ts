@@ -58,6 +58,8 @@ export function productEnv(dataDir: string, databaseUrl?: string): Record<string
     POSTHORN_SECRET_KEY: SECRET_KEY,
     POSTHORN_LOG_LEVEL: "warn",
     POSTHORN_HOST: "127.0.0.1",
+    // smtp-sink and the in-process tarpits listen on 127.0.0.1.
+    POSTHORN_SMTP_ALLOW_PRIVATE: "true",
     // A benchmark stops the product with mail still queued; do not wait the default 20 s.
     POSTHORN_SHUTDOWN_GRACE: "2s",
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
