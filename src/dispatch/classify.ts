@@ -1,5 +1,5 @@
 // What an SMTP attempt's result means for the email and for each recipient. nodemailer
-// reports failures in several shapes (STACK-NOTES): classify by the SMTP reply code first
+// reports failures in several shapes (a responseCode, or only an error code such as ECONNECTION): classify by the SMTP reply code first
 // (4xx retry, 5xx permanent), and only without one by the error code (connection trouble → retry).
 // Failures that are the account's fault (bad credentials, TLS) are retried — on another
 // account where one exists — rather than failing the email.
