@@ -8,8 +8,8 @@ import { notFound } from "../errors";
 import { type Page, type PageRequest, pageSize } from "../pagination";
 import { suppressionKey, suppressionKeyOrUndefined } from "./address-key";
 import { decodeSuppressionCursor, encodeSuppressionCursor } from "./cursor";
+import type { Suppression } from "./schemas";
 
-export const SUPPRESSION_REASONS = ["unknown_user", "hard_bounce", "unsubscribe", "manual"] as const;
 export type { SuppressionReason };
 
 export const SUPPRESSION_DETAIL_MAX = 1000;
@@ -25,14 +25,6 @@ const lookupSuppressed = perDatabase((db: Kysely<Database>) =>
 );
 /** An insert that loses a race with a concurrent delete is retried this many times. */
 const UPSERT_ATTEMPTS = 3;
-
-export interface Suppression {
-  email: string;
-  reason: SuppressionReason;
-  detail: string | null;
-  source_email_id: string | null;
-  created_at: string;
-}
 
 export interface AddSuppressionInput {
   email: string;
@@ -52,6 +44,7 @@ export interface ListSuppressionsRequest extends PageRequest {
 type Row = Selectable<SuppressionsTable>;
 
 const toSuppression = (r: Row): Suppression => ({
+  object: "suppression",
   email: r.email,
   reason: r.reason,
   detail: r.detail,

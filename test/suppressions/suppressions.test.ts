@@ -58,6 +58,7 @@ describe(`suppression list (${TEST_DIALECT})`, () => {
     expect(first.created).toBe(true);
     expect(again.created).toBe(false);
     expect(again.suppression).toEqual({
+      object: "suppression",
       email: "twice@example.com",
       reason: "manual",
       detail: null,

@@ -11,29 +11,12 @@ import {
   removeSuppression,
   SUPPRESSION_DETAIL_MAX,
   SUPPRESSION_REASONS,
+  SuppressionReasonSchema,
+  SuppressionSchema,
 } from "../../suppressions";
 import type { AppEnv } from "../env";
 import { jsonResponse, PageQuery, pageOf, problems, TENANT_SECURITY } from "../openapi";
 import { jsonBody, queryParams } from "../validate";
-
-const Reason = v.pipe(
-  v.picklist(SUPPRESSION_REASONS, `must be one of ${SUPPRESSION_REASONS.join(", ")}`),
-  v.description(
-    "`unknown_user`: the server said the mailbox does not exist (5.1.x); `hard_bounce`: another " +
-      "permanent refusal; `unsubscribe`: the recipient asked; `manual`: added by you.",
-  ),
-);
-
-export const SuppressionSchema = v.pipe(
-  v.object({
-    email: v.pipe(v.string(), v.description("The address, lower-cased; an IDN domain in its ASCII form.")),
-    reason: Reason,
-    detail: v.nullable(v.pipe(v.string(), v.description("Why, in words: the server's reply, or your note."))),
-    source_email_id: v.nullable(v.pipe(v.string(), v.description("The email whose sending put it here."))),
-    created_at: v.pipe(v.string(), v.isoTimestamp(), v.description("When the address was first suppressed.")),
-  }),
-  v.title("Suppression"),
-);
 
 const AddSuppression = v.object({
   email: v.pipe(
@@ -42,7 +25,7 @@ const AddSuppression = v.object({
     v.check((email) => addressProblem(email) === undefined, "must be an email address"),
     v.description("The address to stop mailing; any case, IDN domains allowed."),
   ),
-  reason: v.optional(Reason, "manual"),
+  reason: v.optional(SuppressionReasonSchema, "manual"),
   detail: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(SUPPRESSION_DETAIL_MAX)))),
 });
 
@@ -50,7 +33,7 @@ const ListSuppressionsQuery = v.object({
   limit: PageQuery.entries.limit,
   // Longer than other cursors: it carries an address.
   cursor: v.optional(v.pipe(v.string(), v.maxLength(600), v.description("`next_cursor` of the previous page."))),
-  reason: v.optional(Reason),
+  reason: v.optional(SuppressionReasonSchema),
   q: v.optional(
     v.pipe(v.string(), v.maxLength(254), v.description("Only addresses that start with this (case-insensitive).")),
   ),
