@@ -10,6 +10,7 @@ import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from "../
 import { getTenant } from "../tenants";
 
 import { generateApiKey, hashApiKey } from "./key-format";
+import type { ApiKey, CreatedApiKey } from "./schemas";
 import { API_KEY_SCOPES } from "./scopes";
 
 export {
@@ -20,26 +21,8 @@ export {
   UNKNOWN_PREFIX_TTL_MS,
 } from "./authenticator";
 export { apiKeyMatches, apiKeyPrefix, hashApiKey } from "./key-format";
+export { type ApiKey, ApiKeySchema, type CreatedApiKey, CreatedApiKeySchema } from "./schemas";
 export { API_KEY_SCOPES, type ApiKeyScope, ownEmailsOnly, requireScope, scopeAllows, scopeNeeded } from "./scopes";
-
-export interface ApiKey {
-  id: string;
-  tenant_id: string;
-  name: string;
-  /** The public start of the key, to recognise it (`ph_…`). */
-  prefix: string;
-  daily_limit: number | null;
-  /** `full`: everything; `sending`: send, upload attachments, read and cancel what this key sent. */
-  scope: ApiKeyScope;
-  created_at: string;
-  last_used_at: string | null;
-  revoked_at: string | null;
-}
-
-export interface CreatedApiKey extends ApiKey {
-  /** The whole key. Shown this once; only its hash is kept. */
-  key: string;
-}
 
 export const API_KEY_NAME_MAX = 200;
 

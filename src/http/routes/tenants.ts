@@ -2,7 +2,14 @@
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import * as v from "valibot";
-import { API_KEY_SCOPES, createApiKey, listApiKeys, revokeApiKey } from "../../api-keys";
+import {
+  API_KEY_SCOPES,
+  ApiKeySchema,
+  CreatedApiKeySchema,
+  createApiKey,
+  listApiKeys,
+  revokeApiKey,
+} from "../../api-keys";
 import type { AppDeps } from "../../deps";
 import { createTenant, getTenant, listTenants, TENANT_NAME_MAX, TenantSchema } from "../../tenants";
 import { MAX_STORED_INTEGER } from "../../validation";
@@ -14,33 +21,6 @@ import { jsonBody, queryParams } from "../validate";
 const CreateTenant = v.object({
   name: v.pipe(v.string(), v.trim(), v.minLength(1, "must not be empty"), v.maxLength(TENANT_NAME_MAX)),
 });
-
-export const ApiKeySchema = v.pipe(
-  v.object({
-    id: v.string(),
-    tenant_id: v.string(),
-    name: v.string(),
-    prefix: v.pipe(v.string(), v.description("Public start of the key, to recognise it.")),
-    daily_limit: v.nullable(v.number()),
-    scope: v.pipe(
-      v.picklist(API_KEY_SCOPES),
-      v.description(
-        "`full`: every route. `sending`: send emails and batches, upload attachments, read and cancel the " +
-          "emails sent with this key, read the batches sent with it, and GET /v1/me; anything else answers 403 " +
-          "`insufficient_scope`.",
-      ),
-    ),
-    created_at: v.string(),
-    last_used_at: v.nullable(v.string()),
-    revoked_at: v.nullable(v.string()),
-  }),
-  v.title("ApiKey"),
-);
-
-const CreatedApiKeySchema = v.pipe(
-  v.object({ ...ApiKeySchema.entries, key: v.pipe(v.string(), v.description("The whole key. Shown only this once.")) }),
-  v.title("CreatedApiKey"),
-);
 
 const CreateApiKey = v.object({
   name: v.pipe(v.string(), v.trim(), v.minLength(1, "must not be empty"), v.maxLength(200)),
