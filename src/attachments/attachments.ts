@@ -9,6 +9,7 @@ import { newId } from "../ids";
 import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from "../pagination";
 import { validationError } from "../validation";
 import { fallbackFilename, sanitizeFilename } from "./filename";
+import type { Attachment } from "./schemas";
 import { refusalByHead, refusalByName, SNIFF_HEAD_BYTES, sniffAttachment } from "./sniff";
 import {
   type AttachmentRow,
@@ -27,18 +28,6 @@ import {
   type UploadBuffers,
   type UploadSlot,
 } from "./upload-buffers";
-
-export interface Attachment {
-  id: string;
-  object: "attachment";
-  filename: string;
-  content_type: string;
-  size: number;
-  sha256: string;
-  created_at: string;
-  /** After this it is deleted, unless an email references it. */
-  expires_at: string;
-}
 
 export interface AttachmentLimits {
   maxBytes: number;

@@ -1,6 +1,5 @@
 // Attachments: uploads, and files as part of emails. The module's whole public surface.
 export {
-  type Attachment,
   type AttachmentLimits,
   deleteAttachment,
   getAttachment,
@@ -20,4 +19,5 @@ export {
   prepareEmailAttachments,
 } from "./email-attachments";
 export { pruneExpiredAttachments } from "./prune";
+export { type Attachment, AttachmentSchema } from "./schemas";
 export { UploadBuffers } from "./upload-buffers";

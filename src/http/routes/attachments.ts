@@ -4,6 +4,7 @@ import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import * as v from "valibot";
 import {
+  AttachmentSchema,
   deleteAttachment,
   getAttachment,
   getAttachmentContent,
@@ -18,22 +19,6 @@ import { largestRequestBody } from "../middleware/body-limit";
 import { multipartFiles } from "../multipart-files";
 import { jsonResponse, PageQuery, pageOf, problems, TENANT_SECURITY } from "../openapi";
 import { queryParams } from "../validate";
-
-const Timestamp = v.pipe(v.string(), v.isoTimestamp());
-
-export const AttachmentSchema = v.pipe(
-  v.object({
-    id: v.pipe(v.string(), v.examples(["att_01jd8y2v3k4m5n6p7q8r9s0t1u"])),
-    object: v.literal("attachment"),
-    filename: v.pipe(v.string(), v.description("The name, cleaned: no folders, no control or invisible characters.")),
-    content_type: v.pipe(v.string(), v.description("Detected from the bytes, not from the name.")),
-    size: v.pipe(v.number(), v.description("Bytes.")),
-    sha256: v.pipe(v.string(), v.description("Hex digest; identical files are stored once.")),
-    created_at: Timestamp,
-    expires_at: v.pipe(Timestamp, v.description("Deleted after this unless an email references it.")),
-  }),
-  v.title("Attachment"),
-);
 
 const UploadedSchema = v.pipe(v.object({ data: v.array(AttachmentSchema) }), v.title("UploadedAttachments"));
 
