@@ -3,12 +3,13 @@
 // them. The dispatcher checks the batch once more right before it sends one of its emails, so
 // an email claimed just before a pause (or retried after it) waits too.
 import type { Kysely } from "kysely";
-import type { BatchStatus, Database, EmailStatus, WriteBatcher } from "../db";
+import type { Database, WriteBatcher } from "../db";
 import { type EmailEvents, SNAPSHOT_COLUMNS } from "../email-events";
 import { conflict, notFound } from "../errors";
 import { decodeCursor, type Page, type PageRequest, pageSize } from "../pagination";
 import type { FinishClaim } from "../queue";
 import { cancelWaitingEmails, holdWaitingEmails, releasePausedEmails } from "../queue";
+import type { Batch, BatchCounts } from "./schemas";
 import {
   type BatchRow,
   countBatchEmails,
@@ -20,19 +21,6 @@ import {
 
 /** An email of a paused batch that was already claimed looks again this much later. */
 export const PAUSED_RECHECK_MS = 10_000;
-
-export type BatchCounts = Record<EmailStatus | "paused", number>;
-
-export interface Batch {
-  id: string;
-  object: "batch";
-  /** `completed` once no email of an active batch is waiting or being sent. */
-  status: BatchStatus | "completed";
-  email_count: number;
-  counts: BatchCounts;
-  created_at: string;
-  updated_at: string;
-}
 
 export interface BatchDeps {
   db: { kysely: Kysely<Database> };

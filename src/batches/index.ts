@@ -2,8 +2,6 @@
 export { acceptBatch } from "./accept-batch";
 export { completeBatchEmails, type SendBatchRequest, SendBatchSchema } from "./batch-request";
 export {
-  type Batch,
-  type BatchCounts,
   type BatchDeps,
   batchStopFor,
   cancelBatch,
@@ -13,3 +11,4 @@ export {
   pauseBatch,
   resumeBatch,
 } from "./batches";
+export { AcceptedBatchSchema, type Batch, type BatchCounts, BatchSchema, BatchStatusSchema } from "./schemas";

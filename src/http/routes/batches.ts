@@ -2,11 +2,12 @@
 // campaign controls. Only translates HTTP; the rules live in src/batches.
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
-import * as v from "valibot";
 import { ownEmailsOnly } from "../../api-keys";
 import {
+  AcceptedBatchSchema,
   acceptBatch,
   type BatchDeps,
+  BatchSchema,
   cancelBatch,
   getBatch,
   listBatches,
@@ -16,54 +17,10 @@ import {
 } from "../../batches";
 import type { AppDeps } from "../../deps";
 import type { AcceptDeps } from "../../emails";
-import { AcceptedEmailSchema, checkIdempotencyKey, quotaHeaders } from "../../emails";
+import { checkIdempotencyKey, quotaHeaders } from "../../emails";
 import type { AppEnv } from "../env";
 import { jsonResponse, PageQuery, pageOf, problems, TENANT_SECURITY } from "../openapi";
 import { jsonBody, queryParams } from "../validate";
-
-const Timestamp = v.pipe(v.string(), v.isoTimestamp());
-const BatchStatusSchema = v.pipe(
-  v.picklist(["active", "paused", "cancelled", "completed"]),
-  v.description("`completed`: active, and none of its emails is waiting or being sent any more."),
-);
-
-const AcceptedBatchSchema = v.pipe(
-  v.object({
-    id: v.pipe(v.string(), v.examples(["bat_01jd8y2v3k4m5n6p7q8r9s0t1u"])),
-    object: v.literal("batch"),
-    status: v.literal("active"),
-    email_count: v.number(),
-    created_at: Timestamp,
-    emails: v.pipe(v.array(AcceptedEmailSchema), v.description("One per email, in the order of the request.")),
-  }),
-  v.title("AcceptedBatch"),
-);
-
-const count = (what: string) => v.pipe(v.number(), v.description(what));
-export const BatchSchema = v.pipe(
-  v.object({
-    id: v.string(),
-    object: v.literal("batch"),
-    status: BatchStatusSchema,
-    email_count: v.number(),
-    counts: v.pipe(
-      v.object({
-        scheduled: count("Waiting for their time."),
-        queued: count("Due, or waiting for a limit or a retry."),
-        paused: count("Held because the batch is paused."),
-        sending: count("Being handed to SMTP now."),
-        sent: count("Sent (to at least one recipient)."),
-        failed: count("Failed for good."),
-        cancelled: count("Cancelled."),
-        suppressed: count("Not sent: every recipient is suppressed."),
-      }),
-      v.description("Emails of the batch per status."),
-    ),
-    created_at: Timestamp,
-    updated_at: Timestamp,
-  }),
-  v.title("Batch"),
-);
 
 const IDEMPOTENCY_HEADER = {
   name: "Idempotency-Key",
