@@ -9,6 +9,16 @@ export {
   VersionField,
 } from "./input";
 export { MAX_RENDER_STEPS, MAX_REQUEST_RENDER_STEPS, RenderBudget } from "./render-budget";
+export {
+  type RenderedContent,
+  RenderedTemplateSchema,
+  type Template,
+  TemplateListItemSchema,
+  TemplateSchema,
+  type TemplateVersion,
+  TemplateVersionListItemSchema,
+  TemplateVersionSchema,
+} from "./schemas";
 export { selectTemplateVersion, type TemplateVersionRow } from "./store";
 export {
   createTemplate,
@@ -17,10 +27,7 @@ export {
   getTemplateVersion,
   listTemplates,
   listTemplateVersions,
-  type RenderedContent,
   renderTemplate,
   renderVersion,
-  type Template,
-  type TemplateVersion,
   updateTemplate,
 } from "./templates";

@@ -17,6 +17,7 @@ import {
 } from "./engine";
 import type { CreateTemplateInput, UpdateTemplateInput } from "./input";
 import { MAX_RENDER_STEPS, RenderBudget } from "./render-budget";
+import type { RenderedContent, Template, TemplateVersion } from "./schemas";
 import {
   bumpCurrentVersion,
   deleteTemplateRow,
@@ -27,39 +28,6 @@ import {
   selectVersionPage,
   type TemplateVersionRow,
 } from "./store";
-
-export interface Template {
-  id: string;
-  object: "template";
-  name: string;
-  /** The current version: what an email gets when it names no version. */
-  version: number;
-  subject: string;
-  /** Left out of a list page unless it asks for `include=content`. */
-  html?: string | null;
-  text?: string | null;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface TemplateVersion {
-  template_id: string;
-  object: "template_version";
-  version: number;
-  subject: string;
-  /** Left out of a list page unless it asks for `include=content`. */
-  html?: string | null;
-  text?: string | null;
-  created_at: string;
-}
-
-export interface RenderedContent {
-  template_id: string;
-  version: number;
-  subject: string;
-  html: string | null;
-  text: string | null;
-}
 
 const iso = (ms: number) => new Date(ms).toISOString();
 type Db = Kysely<Database>;

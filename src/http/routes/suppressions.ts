@@ -10,7 +10,6 @@ import {
   listSuppressions,
   removeSuppression,
   SUPPRESSION_DETAIL_MAX,
-  SUPPRESSION_REASONS,
   SuppressionReasonSchema,
   SuppressionSchema,
 } from "../../suppressions";

@@ -13,8 +13,13 @@ import {
   getTemplateVersion,
   listTemplates,
   listTemplateVersions,
+  RenderedTemplateSchema,
   RenderTemplateSchema,
   renderTemplate,
+  TemplateListItemSchema,
+  TemplateSchema,
+  TemplateVersionListItemSchema,
+  TemplateVersionSchema,
   UpdateTemplateSchema,
   updateTemplate,
 } from "../../templates";
@@ -22,42 +27,6 @@ import type { AppEnv } from "../env";
 import { jsonResponse, PageQuery, pageOf, problems, TENANT_SECURITY } from "../openapi";
 import { jsonBody, queryParams } from "../validate";
 
-const Timestamp = v.pipe(v.string(), v.isoTimestamp());
-const Content = {
-  subject: v.string(),
-  html: v.nullable(v.string()),
-  text: v.nullable(v.string()),
-};
-
-export const TemplateSchema = v.pipe(
-  v.object({
-    id: v.pipe(v.string(), v.examples(["tpl_01jd8y2v3k4m5n6p7q8r9s0t1u"])),
-    object: v.literal("template"),
-    name: v.string(),
-    version: v.pipe(v.number(), v.description("The current version: what emails get unless they name another.")),
-    ...Content,
-    created_at: Timestamp,
-    updated_at: Timestamp,
-  }),
-  v.title("Template"),
-);
-
-const TemplateVersionSchema = v.pipe(
-  v.object({
-    template_id: v.string(),
-    object: v.literal("template_version"),
-    version: v.number(),
-    ...Content,
-    created_at: Timestamp,
-  }),
-  v.title("TemplateVersion"),
-);
-
-// Lists leave the bodies out unless asked: 200 templates of two 512 KB parts would be 200 MB
-// in one page.
-const onlyWithContent = (what: string) =>
-  v.optional(v.pipe(v.nullable(v.string()), v.description(`${what}; present only with \`include=content\`.`)));
-const ListedContent = { html: onlyWithContent("The HTML part"), text: onlyWithContent("The text part") };
 const ListQuery = v.object({
   ...PageQuery.entries,
   include: v.optional(
@@ -67,20 +36,6 @@ const ListQuery = v.object({
     ),
   ),
 });
-const TemplateListItemSchema = v.pipe(
-  v.object({ ...TemplateSchema.pipe[0].entries, ...ListedContent }),
-  v.title("TemplateListItem"),
-);
-const TemplateVersionListItemSchema = v.pipe(
-  v.object({ ...TemplateVersionSchema.pipe[0].entries, ...ListedContent }),
-  v.title("TemplateVersionListItem"),
-);
-
-const RenderedSchema = v.pipe(
-  v.object({ template_id: v.string(), version: v.number(), ...Content }),
-  v.title("RenderedTemplate"),
-);
-
 const tags = ["Templates"];
 
 export function templatesApi(deps: AppDeps) {
@@ -212,7 +167,10 @@ export function templatesApi(deps: AppDeps) {
         "Renders subject, html and text with `variables`, without sending anything. A variable the template uses " +
         "but you did not give renders empty, or is a 422 with `strict: true`.",
       security: TENANT_SECURITY,
-      responses: { 200: jsonResponse("The rendered content", RenderedSchema), ...problems(400, 401, 404, 415, 422) },
+      responses: {
+        200: jsonResponse("The rendered content", RenderedTemplateSchema),
+        ...problems(400, 401, 404, 415, 422),
+      },
     }),
     jsonBody(RenderTemplateSchema),
     async (c) =>
