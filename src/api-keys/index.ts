@@ -21,7 +21,7 @@ export {
   UNKNOWN_PREFIX_TTL_MS,
 } from "./authenticator";
 export { apiKeyMatches, apiKeyPrefix, hashApiKey } from "./key-format";
-export { type ApiKey, ApiKeySchema, type CreatedApiKey, CreatedApiKeySchema } from "./schemas";
+export { type ApiKey, ApiKeySchema, type CreatedApiKey, CreatedApiKeySchema, MeSchema } from "./schemas";
 export { API_KEY_SCOPES, type ApiKeyScope, ownEmailsOnly, requireScope, scopeAllows, scopeNeeded } from "./scopes";
 
 export const API_KEY_NAME_MAX = 200;

@@ -1,6 +1,7 @@
 // An API key as the API shows it (and as created, with the key itself once): declared once
 // here, the types inferred from them.
 import * as v from "valibot";
+import { TenantSchema } from "../tenants";
 import { API_KEY_SCOPES } from "./scopes";
 
 export const ApiKeySchema = v.pipe(
@@ -28,6 +29,12 @@ export const ApiKeySchema = v.pipe(
 export const CreatedApiKeySchema = v.pipe(
   v.object({ ...ApiKeySchema.entries, key: v.pipe(v.string(), v.description("The whole key. Shown only this once.")) }),
   v.title("CreatedApiKey"),
+);
+
+/** What `GET /v1/me` answers: the tenant behind a key, and of the key what its holder may know. */
+export const MeSchema = v.pipe(
+  v.object({ tenant: TenantSchema, api_key: v.pick(ApiKeySchema.pipe[0], ["id", "daily_limit", "scope"]) }),
+  v.title("Me"),
 );
 
 export type ApiKey = v.InferOutput<typeof ApiKeySchema>;

@@ -1,20 +1,11 @@
 // What the presented API key is: its tenant and itself.
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
-import * as v from "valibot";
-import { API_KEY_SCOPES } from "../../api-keys";
+import { MeSchema } from "../../api-keys";
 import type { AppDeps } from "../../deps";
-import { getTenant, TenantSchema } from "../../tenants";
+import { getTenant } from "../../tenants";
 import type { AppEnv } from "../env";
 import { jsonResponse, problems, TENANT_SECURITY } from "../openapi";
-
-const MeSchema = v.pipe(
-  v.object({
-    tenant: TenantSchema,
-    api_key: v.object({ id: v.string(), daily_limit: v.nullable(v.number()), scope: v.picklist(API_KEY_SCOPES) }),
-  }),
-  v.title("Me"),
-);
 
 export function meApi(deps: AppDeps) {
   const r = new Hono<AppEnv>();
