@@ -20,4 +20,5 @@ export {
   patternForWindow,
   Scheduler,
   type SchedulerOptions,
+  type TickSource,
 } from "./scheduler";

@@ -5,6 +5,7 @@ import { createLogger, type Logger } from "../../src/logger";
 import { type JobRun, Scheduler } from "../../src/scheduler";
 import { SCHEDULER_LOCK_CLASS } from "../../src/scheduler/claim";
 import { HOUR_MS } from "../../src/time-windows";
+import { handTicks } from "../helpers/clock";
 import { TEST_DIALECT, type TempDatabase, tempDatabase } from "../helpers/db";
 
 /** Another connection to the same database, as a second Posthorn process would have. */
@@ -142,7 +143,7 @@ describe(`scheduler (${TEST_DIALECT})`, () => {
     expect(row).toBeUndefined();
   });
 
-  describe("on its own clock (two started instances, about 2.5 s of ticks)", () => {
+  describe("on its ticks (two started instances, ticked by hand)", () => {
     const { log, lines } = capturingLogger();
     const everyTick = new Map<string, number>([
       ["first", 0],
@@ -153,11 +154,17 @@ describe(`scheduler (${TEST_DIALECT})`, () => {
     const slowRunning = new Map<string, number>();
     const slowMostAtOnce = new Map<string, number>();
     let catchUpRuns = 0;
-    let instances: Scheduler[] = [];
+    const hand = handTicks();
+    let releaseSlow = () => {};
+    const slowGate = new Promise<void>((resolve) => {
+      releaseSlow = resolve;
+    });
 
     beforeAll(async () => {
-      instances = (["first", "second"] as const).map((name, i) => {
-        const scheduler = new Scheduler(i === 0 ? temp.db : secondDb, log.child({ instance: name }));
+      const instances = (["first", "second"] as const).map((name, i) => {
+        const scheduler = new Scheduler(i === 0 ? temp.db : secondDb, log.child({ instance: name }), {
+          ticks: hand.ticks,
+        });
         scheduler.every(
           "tick",
           { windowMs: 1_000 },
@@ -182,7 +189,7 @@ describe(`scheduler (${TEST_DIALECT})`, () => {
             const running = (slowRunning.get(name) ?? 0) + 1;
             slowRunning.set(name, running);
             slowMostAtOnce.set(name, Math.max(slowMostAtOnce.get(name) ?? 0, running));
-            await sleep(1_500);
+            await slowGate;
             slowRunning.set(name, (slowRunning.get(name) ?? 1) - 1);
           },
           { once: false },
@@ -196,24 +203,27 @@ describe(`scheduler (${TEST_DIALECT})`, () => {
           },
           { once: true },
         );
-        return scheduler;
+        return { name, scheduler };
       });
-      for (const s of instances) s.start();
-      await sleep(2_500);
-    });
-    afterAll(async () => {
-      await Promise.all(instances.map((s) => s.stop()));
+      for (const { scheduler } of instances) scheduler.start();
+      // The slow jobs' first runs outlast every tick that follows.
+      const slowRuns = instances.map(({ name, scheduler }) => scheduler.runNow(`slow-${name}`));
+      for (let i = 0; i < 3; i++) await hand.tick();
+      releaseSlow();
+      await Promise.all(slowRuns);
+      // stop() waits for what is under way, the start-up catch-up runs included.
+      await Promise.all(instances.map(({ scheduler }) => scheduler.stop()));
     });
 
     it("runs a job that is not `once` on every tick of every instance", () => {
-      expect(everyTick.get("first")).toBeGreaterThanOrEqual(2);
-      expect(everyTick.get("second")).toBeGreaterThanOrEqual(2);
+      expect(everyTick.get("first")).toBe(3);
+      expect(everyTick.get("second")).toBe(3);
     });
 
     it("logs a job that throws, with its name, and runs it again on the next tick", () => {
-      expect(throwingCalls).toBeGreaterThanOrEqual(4);
+      expect(throwingCalls).toBe(6);
       const failures = lines.filter((l) => l.msg === "scheduled job failed" && l.job === "throws-first");
-      expect(failures.length).toBeGreaterThanOrEqual(2);
+      expect(failures).toHaveLength(3);
       expect(failures[0]).toMatchObject({ level: "error", instance: "first", err: { message: "boom" } });
     });
 
@@ -221,23 +231,33 @@ describe(`scheduler (${TEST_DIALECT})`, () => {
       expect(slowMostAtOnce.get("first")).toBe(1);
       expect(slowMostAtOnce.get("second")).toBe(1);
       const skipped = lines.filter((l) => l.job === "slow-first" && String(l.msg).includes("still going"));
-      expect(skipped.length).toBeGreaterThanOrEqual(1);
+      expect(skipped).toHaveLength(3);
     });
 
     it("catches up a `once` job's window at start, on one instance only", () => {
       expect(catchUpRuns).toBe(1);
+    });
+
+    it("starts nothing once stopped", async () => {
+      const before = everyTick.get("first");
+      await hand.tick();
+      expect(everyTick.get("first")).toBe(before);
     });
   });
 
   it("stop() waits for the run under way and starts no other", async () => {
     let started = 0;
     let finished = 0;
-    const scheduler = new Scheduler(temp.db, createLogger("error")).every(
+    let release = () => {};
+    const hand = handTicks();
+    const scheduler = new Scheduler(temp.db, createLogger("error"), { ticks: hand.ticks }).every(
       "long",
       { windowMs: 1_000 },
       async () => {
         started++;
-        await sleep(400);
+        await new Promise<void>((resolve) => {
+          release = resolve;
+        });
         finished++;
       },
       { once: false, runOnStart: true },
@@ -245,9 +265,11 @@ describe(`scheduler (${TEST_DIALECT})`, () => {
     scheduler.start();
     await waitFor(() => started === 1);
     expect(await scheduler.runNow("long")).toBe("busy");
-    await scheduler.stop();
+    const stopped = scheduler.stop();
+    release();
+    await stopped;
     expect(finished).toBe(1);
-    await sleep(1_200);
+    await hand.tick();
     expect(started).toBe(1);
   });
 });
