@@ -45,13 +45,16 @@ const TextField = v.pipe(
   v.description(`Plain-text part. Never HTML-escaped. ${CONTENT_MAX_DOC} ${PART_LIMITS_DOC}`),
 );
 
+/** Every field a template is created with; a PATCH takes any of them (UpdateTemplateSchema). */
+const TEMPLATE_FIELDS = {
+  name: NameField,
+  subject: SubjectField,
+  html: v.optional(v.nullable(HtmlField)),
+  text: v.optional(v.nullable(TextField)),
+};
+
 export const CreateTemplateSchema = v.pipe(
-  v.object({
-    name: NameField,
-    subject: SubjectField,
-    html: v.optional(v.nullable(HtmlField)),
-    text: v.optional(v.nullable(TextField)),
-  }),
+  v.object(TEMPLATE_FIELDS),
   v.forward(
     v.check((t) => (t.html ?? null) !== null || (t.text ?? null) !== null, "give html, text or both"),
     ["html"],
@@ -67,12 +70,7 @@ export const CreateTemplateSchema = v.pipe(
 );
 
 export const UpdateTemplateSchema = v.pipe(
-  v.object({
-    name: v.optional(NameField),
-    subject: v.optional(SubjectField),
-    html: v.optional(v.nullable(HtmlField)),
-    text: v.optional(v.nullable(TextField)),
-  }),
+  v.partial(v.object(TEMPLATE_FIELDS)),
   v.title("UpdateTemplate"),
   v.description(
     "Fields left out keep their value; `null` removes the html or text part. A change of subject, html or text " +

@@ -34,13 +34,9 @@ export const CreateWebhookSchema = v.object({
 });
 export type CreateWebhookInput = v.InferOutput<typeof CreateWebhookSchema>;
 
+/** PATCH: any of the create fields; a field left out keeps its value. */
 export const UpdateWebhookSchema = v.pipe(
-  v.object({
-    url: v.optional(Url),
-    events: v.optional(Events),
-    description: v.optional(Description),
-    active: v.optional(v.boolean()),
-  }),
+  v.partial(CreateWebhookSchema),
   v.check((b) => Object.values(b).some((x) => x !== undefined), "change at least one field"),
 );
 export type UpdateWebhookInput = v.InferOutput<typeof UpdateWebhookSchema>;
