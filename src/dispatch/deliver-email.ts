@@ -97,7 +97,6 @@ export async function deliverEmail(
   // The first account in that order below its bound of sends in flight, or the first of them to
   // get below it. An account with limits must then take a slot (atomic, so limits hold across
   // instances); one without limits just counts the send when its outcome is written.
-  const active = accounts.filter((a) => a.active);
   let account: SendableAccount | undefined;
   /** When a slot was reserved on the account for this send (the time its window is counted at). */
   let reservedAt: number | null = null;
@@ -105,7 +104,8 @@ export async function deliverEmail(
   for (;;) {
     const untried = ordered.filter((a) => !refusedBy.has(a.id));
     if (untried.length === 0) break;
-    const candidate = await deps.accountSlots.acquire(untried, active);
+    // `accounts` are the tenant's active ones: what the bounds are shares of.
+    const candidate = await deps.accountSlots.acquire(untried, accounts);
     // The dispatcher is stopping: back to the queue, due now, no attempt counted.
     if (!candidate) return finishWith({});
     const limited = candidate.hourly_limit !== null || candidate.daily_limit !== null;

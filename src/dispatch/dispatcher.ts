@@ -14,11 +14,12 @@ import type { EmailRow, RecipientState } from "../emails";
 import { randomChars } from "../ids";
 import type { Logger } from "../logger";
 import {
-  bodyBytes,
+  type ClaimedEmail,
   claimDueEmails,
   extendLeases,
   type FinishedOutcome,
   fairPlan,
+  fairShare,
   finishClaim,
   finishClaimsTogether,
   releaseHeldEmails,
@@ -53,9 +54,9 @@ export class Dispatcher {
   /** Postgres writes a flush's outcomes together (finish-claims-together.ts). */
   readonly #finishTogether: BulkWriter<FinishedOutcome, boolean>;
   readonly #health = new AccountHealth();
-  /** A tenant's share of the slots, as fairPlan counts it, is what its accounts' bounds divide. */
+  /** A tenant's share of the slots among the tenants sending now is what its accounts' bounds divide. */
   readonly #accountSlots = new AccountSlots(() =>
-    Math.max(1, Math.floor(this.#deps.config.dispatchConcurrency / Math.max(this.#sendingByTenant.size, 1))),
+    fairShare(this.#deps.config.dispatchConcurrency, this.#sendingByTenant.size),
   );
   readonly #accounts: TenantCache<SendableAccount[]>;
   /** Lease token → emails of that claim not yet finished (leases the heartbeat keeps alive). */
@@ -197,7 +198,7 @@ export class Dispatcher {
       this.#sending += rows.length;
       for (const row of rows) {
         this.#sendingByTenant.set(row.tenant_id, (this.#sendingByTenant.get(row.tenant_id) ?? 0) + 1);
-        this.#inFlightBytes += bodyBytes(row);
+        this.#inFlightBytes += row.claim_bytes;
       }
       const suppressed = await this.#suppressedIn(rows);
       for (const row of rows) {
@@ -237,7 +238,7 @@ export class Dispatcher {
     return out;
   }
 
-  async #deliver(row: EmailRow, token: string, suppressed: ReadonlySet<string>): Promise<void> {
+  async #deliver(row: ClaimedEmail, token: string, suppressed: ReadonlySet<string>): Promise<void> {
     try {
       const outcome = await deliverEmail(this.#deliveryDeps, row, token, suppressed).finally(() =>
         this.#doneSending(row),
@@ -292,9 +293,9 @@ export class Dispatcher {
   }
 
   /** One email of the claim under `token` is no longer this process's concern (its outcome is written, or it was let go). */
-  #letGo(token: string, row: EmailRow): void {
+  #letGo(token: string, row: ClaimedEmail): void {
     this.#inFlight--;
-    this.#inFlightBytes -= bodyBytes(row);
+    this.#inFlightBytes -= row.claim_bytes;
     const left = (this.#inFlightByToken.get(token) ?? 1) - 1;
     if (left <= 0) this.#inFlightByToken.delete(token);
     else this.#inFlightByToken.set(token, left);

@@ -42,7 +42,10 @@ export interface ClaimOptions {
   turn?: number;
 }
 
-export async function claimDueEmails(db: Db, batcher: WriteBatcher, opts: ClaimOptions): Promise<EmailRow[]> {
+/** A claimed email, with what it holds in memory (BODY_BYTES, counted by the claim itself). */
+export type ClaimedEmail = EmailRow & { claim_bytes: number };
+
+export async function claimDueEmails(db: Db, batcher: WriteBatcher, opts: ClaimOptions): Promise<ClaimedEmail[]> {
   const now = opts.now ?? Date.now();
   const lease = { token: opts.token, until: now + opts.leaseMs, now };
   return batcher.write(async (trx) => {
@@ -58,7 +61,7 @@ export async function claimDueEmails(db: Db, batcher: WriteBatcher, opts: ClaimO
     let bytesLeft = opts.maxBytes ?? Number.MAX_SAFE_INTEGER;
     let claimed = 0;
     const perTenant = await claimRoundRobin(tenants, plan, opts.turn ?? 0, async (tenantId, n) => {
-      const rows: EmailRow[] = [];
+      const rows: ClaimedEmail[] = [];
       for (let p = 0; p < PRIORITIES.length && rows.length < n; p++) {
         if ((dueMask.get(tenantId)! & (1 << p)) === 0) continue;
         if (bytesLeft <= 0 && claimed > 0) break;
@@ -66,7 +69,7 @@ export async function claimDueEmails(db: Db, batcher: WriteBatcher, opts: ClaimO
         const q = { tenantId, priority: PRIORITIES[p]!, now, limit: want, bytes: bytesLeft, first: claimed === 0 };
         const got = (await (db.dialect === "postgres" ? claimPostgres(q, lease) : claimSqlite(q, lease)).execute(trx))
           .rows;
-        for (const row of got) bytesLeft -= bodyBytes(row);
+        for (const row of got) bytesLeft -= row.claim_bytes;
         claimed += got.length;
         rows.push(...got);
         if (got.length < want) dueMask.set(tenantId, dueMask.get(tenantId)! & ~(1 << p));
@@ -75,15 +78,6 @@ export async function claimDueEmails(db: Db, batcher: WriteBatcher, opts: ClaimO
     });
     return interleave(perTenant);
   });
-}
-
-/** The bytes BODY_BYTES counted for a claimed row (the same sum, in JS). */
-export function bodyBytes(row: Pick<EmailRow, "text_body" | "html_body" | "headers_json">): number {
-  return (
-    Buffer.byteLength(row.text_body ?? "") +
-    Buffer.byteLength(row.html_body ?? "") +
-    Buffer.byteLength(row.headers_json)
-  );
 }
 
 /**
@@ -133,23 +127,23 @@ const fitting = (from: RawBuilder<unknown>, q: TenantClaim) => sql`
     window w as (order by run_at, id rows unbounded preceding)
   ) s where s.upto <= ${q.bytes}${q.first ? sql` or s.n = 1` : sql``}`;
 
-function claimSqlite(q: TenantClaim, lease: Lease): RawBuilder<EmailRow> {
-  return sql<EmailRow>`
+function claimSqlite(q: TenantClaim, lease: Lease): RawBuilder<ClaimedEmail> {
+  return sql<ClaimedEmail>`
     update emails set status = 'sending', lease_token = ${lease.token}, lease_until = ${lease.until}, updated_at = ${lease.now}
     where id in (${fitting(sql`(${due(q)}) c`, q)})
       -- Re-checked on the row itself (one writer on SQLite, but the rule is the same).
       and status = 'queued'
-    returning *`;
+    returning *, ${BODY_BYTES} as claim_bytes`;
 }
 
-function claimPostgres(q: TenantClaim, lease: Lease): RawBuilder<EmailRow> {
+function claimPostgres(q: TenantClaim, lease: Lease): RawBuilder<ClaimedEmail> {
   // The due rows are picked once, in a CTE: as `id IN (sub-select … LIMIT n SKIP LOCKED)`
   // Postgres may run the sub-select again while the update goes on, and one claim of 10 took
   // 2,002 emails while a release was updating the queue beside it. Rows locked but left out by
   // the byte bound stay locked only until this claim commits.
-  return sql<EmailRow>`
+  return sql<ClaimedEmail>`
     with c as (${due(q)} for update skip locked), f as (${fitting(sql`c`, q)})
     update emails set status = 'sending', lease_token = ${lease.token}, lease_until = ${lease.until}, updated_at = ${lease.now}
     from f where emails.id = f.id and emails.status = 'queued'
-    returning emails.*`;
+    returning emails.*, ${BODY_BYTES} as claim_bytes`;
 }

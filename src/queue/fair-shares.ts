@@ -12,9 +12,14 @@ export interface ClaimPlan {
   room(tenantId: string): number;
 }
 
+/** Each tenant's part of `slots` when `tenants` are being served. */
+export function fairShare(slots: number, tenants: number): number {
+  return Math.max(1, Math.floor(slots / Math.max(tenants, 1)));
+}
+
 /**
- * `slots`: the loop's concurrency; `busy`: its slots in use; `busyOf`: in use per tenant;
- * `free`: slots free for anyone now (0 while the loop waits to refill in a batch).
+ * `slots`: the loop's concurrency; `busyOf`: slots in use per tenant; `free`: slots free for
+ * anyone now (0 while the loop waits to refill in a batch); `batch`: most rows in one claim.
  */
 export function fairPlan(
   dueTenants: readonly string[],
@@ -22,7 +27,7 @@ export function fairPlan(
 ): ClaimPlan {
   const served = new Set(dueTenants);
   for (const [tenant, n] of s.busyOf) if (n > 0) served.add(tenant);
-  const share = Math.max(1, Math.floor(s.slots / Math.max(served.size, 1)));
+  const share = fairShare(s.slots, served.size);
   const owed = (t: string) => Math.max(share - (s.busyOf.get(t) ?? 0), 0);
   const free = Math.max(s.free, 0);
   let owedInAll = 0;
