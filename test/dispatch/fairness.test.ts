@@ -16,27 +16,34 @@ const SLOTS = 100;
 /** More than the send slots. */
 const BACKLOG = 120;
 
-describe(`fairness between tenants (${TEST_DIALECT})`, () => {
-  let t: TestApp;
-  let tarpit: TestSmtpServer;
-  let fast: TestSmtpServer;
+/**
+ * A dispatching app with a tarpit and a fast SMTP server, for one describe (a backlog left on
+ * the tarpit holds its slots, so each describe gets its own). Sends to the tarpit must not time
+ * out (that would free their slots), and closing must not wait for them.
+ */
+function aTarpitAndAFastServer() {
+  const made = {} as { app: TestApp; tarpit: TestSmtpServer; fast: TestSmtpServer };
   beforeAll(async () => {
-    t = await createTestApp(
-      // Sends to the tarpit must not time out (that would free their slots), and closing must
-      // not wait for them.
-      { POSTHORN_SMTP_TIMEOUT: "60s", POSTHORN_SHUTDOWN_GRACE: "100ms", POSTHORN_DISPATCH_CONCURRENCY: "100" },
+    made.app = await createTestApp(
+      { POSTHORN_SMTP_TIMEOUT: "60s", POSTHORN_SHUTDOWN_GRACE: "100ms", POSTHORN_DISPATCH_CONCURRENCY: String(SLOTS) },
       { dispatch: true },
     );
-    tarpit = await startSmtpServer({ script: { delayMs: TARPIT_REPLY_MS } });
-    fast = await startSmtpServer();
+    made.tarpit = await startSmtpServer({ script: { delayMs: TARPIT_REPLY_MS } });
+    made.fast = await startSmtpServer();
   });
   afterAll(async () => {
-    await tarpit.close();
-    await t.close();
-    await fast.close();
+    await made.tarpit.close();
+    await made.app.close();
+    await made.fast.close();
   });
+  return made;
+}
+
+describe(`fairness between tenants (${TEST_DIALECT})`, () => {
+  const servers = aTarpitAndAFastServer();
 
   it("sends tenant B's email at once while tenant A's backlog holds every slot on a tarpit", async () => {
+    const { app: t, tarpit, fast } = servers;
     const a = await t.createTenantWithKey("A");
     await createSmtpAccount(t, a.key, tarpit);
     const res = await t.request("POST", "/v1/emails/batch", {
@@ -63,24 +70,10 @@ describe(`fairness between tenants (${TEST_DIALECT})`, () => {
 });
 
 describe(`fairness between one tenant's SMTP accounts (${TEST_DIALECT})`, () => {
-  let t: TestApp;
-  let tarpit: TestSmtpServer;
-  let fast: TestSmtpServer;
-  beforeAll(async () => {
-    t = await createTestApp(
-      { POSTHORN_SMTP_TIMEOUT: "60s", POSTHORN_SHUTDOWN_GRACE: "100ms", POSTHORN_DISPATCH_CONCURRENCY: String(SLOTS) },
-      { dispatch: true },
-    );
-    tarpit = await startSmtpServer({ script: { delayMs: TARPIT_REPLY_MS } });
-    fast = await startSmtpServer();
-  });
-  afterAll(async () => {
-    await tarpit.close();
-    await t.close();
-    await fast.close();
-  });
+  const servers = aTarpitAndAFastServer();
 
   it("sends a tenant's mail through its fast account while its other account, a tarpit, holds only its share", async () => {
+    const { app: t, tarpit, fast } = servers;
     const tenant = await t.createTenantWithKey("C");
     // Both eligible, same weight; the default goes first at equal health, so without a bound on
     // it every email would queue on the tarpit.
