@@ -70,7 +70,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route(
     "/",
     docsApi(() => {
-      document ??= buildOpenApiDocument(app, VERSION);
+      document ??= buildOpenApiDocument(app, { version: VERSION, publicUrl: deps.config.publicUrl });
       return document;
     }),
   );

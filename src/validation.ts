@@ -41,3 +41,32 @@ export function parseOrThrow<S extends v.GenericSchema>(schema: S, input: unknow
   if (result.success) return result.output;
   throw validationError(toFieldIssues(result.issues as unknown as StandardSchemaV1.Issue[]));
 }
+
+/**
+ * A shape the OpenAPI document names: it becomes `components.schemas.<name>`, referenced by
+ * `$ref` wherever it is used, so a generated client has a type of that name. The example (what a
+ * client sends, or gets) is checked against the shape by the compiler.
+ */
+export const named = <S extends v.GenericSchema>(name: string, schema: S, example?: v.InferInput<S>) =>
+  v.pipe(schema, v.metadata({ ref: name, ...(example === undefined ? {} : { examples: [example] }) }));
+
+/** A whole number, documented as `integer`. */
+export const Integer = v.pipe(v.number(), v.integer());
+
+/** A moment in time, RFC 3339 in UTC (`2026-12-02T17:00:00.000Z`), documented as `date-time`. */
+export const Timestamp = v.pipe(v.string(), v.isoTimestamp());
+
+/**
+ * A whole number in a query string or a path (`?limit=5`): documented as `integer`, so a
+ * generated client takes a number, and parsed from the text it arrives as.
+ */
+export const IntegerParam = (min: number, max: number) =>
+  v.pipe(
+    v.string(),
+    // A check, not a regex: it is about the text, and the document describes the number.
+    v.check((text) => /^\d{1,10}$/.test(text), "must be a whole number"),
+    v.toNumber(),
+    v.integer(),
+    v.minValue(min),
+    v.maxValue(max),
+  );

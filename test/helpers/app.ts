@@ -11,6 +11,7 @@ import { Metrics } from "../../src/metrics";
 import { QueueSignals } from "../../src/queue/signals";
 import { Scheduler, scheduleQueueJobs } from "../../src/scheduler";
 import { WebhookDispatcher } from "../../src/webhooks";
+import { checkResponse } from "./contract";
 import { TEST_ADMIN_KEY, type TempDatabase, tempDatabase } from "./db";
 import { createTenantWithKey, type TenantWithKey } from "./tenants";
 
@@ -77,7 +78,7 @@ export async function createTestApp(
   const scheduler = opts.scheduler ? scheduleQueueJobs(new Scheduler(temp.db, log), deps) : undefined;
   scheduler?.start();
 
-  const request: TestApp["request"] = (method, path, opts = {}) => {
+  const request: TestApp["request"] = async (method, path, opts = {}) => {
     const headers: Record<string, string> = { ...opts.headers };
     if (opts.key) headers["X-API-Key"] = opts.key;
     let body = opts.body;
@@ -85,7 +86,9 @@ export async function createTestApp(
       body = JSON.stringify(opts.json);
       headers["Content-Type"] ??= "application/json";
     }
-    return Promise.resolve(app.request(path, { method, headers, body }));
+    const res = await app.request(path, { method, headers, body });
+    await checkResponse(() => Promise.resolve(app.request("/openapi.json")), method, path, res);
+    return res;
   };
 
   return {

@@ -1,3 +1,5 @@
+import { checkResponse } from "./contract";
+
 // Talking to a running server over real HTTP, as a client application would.
 export interface HttpClient {
   call(method: string, path: string, json?: unknown, headers?: Record<string, string>): Promise<Response>;
@@ -5,8 +7,8 @@ export interface HttpClient {
 
 export function httpClient(baseUrl: string, key?: string): HttpClient {
   return {
-    call: (method, path, json, headers = {}) =>
-      fetch(`${baseUrl}${path}`, {
+    call: async (method, path, json, headers = {}) => {
+      const res = await fetch(`${baseUrl}${path}`, {
         method,
         headers: {
           ...(key ? { "X-API-Key": key } : {}),
@@ -14,6 +16,9 @@ export function httpClient(baseUrl: string, key?: string): HttpClient {
           ...headers,
         },
         body: json !== undefined ? JSON.stringify(json) : undefined,
-      }),
+      });
+      await checkResponse(() => fetch(`${baseUrl}/openapi.json`), method, path, res);
+      return res;
+    },
   };
 }

@@ -66,8 +66,7 @@ describe(`tenant API keys (${TEST_DIALECT})`, () => {
     const a = await t.createTenantWithKey();
     expect((await t.request("GET", "/v1/me", { key: a.key })).status).toBe(200);
     const revoke = await t.admin("DELETE", `/v1/tenants/${a.tenantId}/api-keys/${a.keyId}`);
-    expect(revoke.status).toBe(200);
-    expect(((await revoke.json()) as KeyRow).revoked_at).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(revoke.status).toBe(204);
     const after = await t.request("GET", "/v1/me", { key: a.key });
     expect(after.status).toBe(401);
     expect(await problemCode(after)).toBe("unauthorized");

@@ -17,7 +17,7 @@ import { PosthornError } from "../../errors";
 import type { AppEnv } from "../env";
 import { largestRequestBody } from "../middleware/body-limit";
 import { multipartFiles } from "../multipart-files";
-import { jsonResponse, PageQuery, pageOf, problems, TENANT_SECURITY } from "../openapi";
+import { jsonResponse, PageQuery, pageOf, problems, responseHeaders, TENANT_SECURITY } from "../openapi";
 import { queryParams } from "../validate";
 
 const UploadedSchema = v.pipe(v.object({ data: v.array(AttachmentSchema) }), v.title("UploadedAttachments"));
@@ -42,6 +42,7 @@ export function attachmentsApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "Upload attachments",
+      operationId: "uploadAttachments",
       description:
         `One or several files as \`multipart/form-data\` (any field name; \`files\` by convention), at most ` +
         `${config.attachmentMaxFiles} files of ${config.attachmentMaxBytes} bytes each (POSTHORN_ATTACHMENT_MAX_FILES, ` +
@@ -84,6 +85,7 @@ export function attachmentsApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "List attachments",
+      operationId: "listAttachments",
       description: "Newest first; metadata only. Files sent inline with emails are listed too.",
       security: TENANT_SECURITY,
       responses: {
@@ -100,6 +102,7 @@ export function attachmentsApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "Get an attachment's metadata",
+      operationId: "getAttachment",
       security: TENANT_SECURITY,
       responses: { 200: jsonResponse("The attachment", AttachmentSchema), ...problems(401, 404) },
     }),
@@ -111,12 +114,14 @@ export function attachmentsApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "Download an attachment",
+      operationId: "downloadAttachment",
       description: "The stored bytes, as a download (never rendered inline by a browser).",
       security: TENANT_SECURITY,
       responses: {
         200: {
-          description: "The file",
-          content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } },
+          description: "The file, with the content type it was stored with.",
+          headers: responseHeaders("Content-Disposition"),
+          content: { "*/*": { schema: { type: "string", format: "binary" } } },
         },
         ...problems(401, 404),
       },
@@ -136,6 +141,7 @@ export function attachmentsApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "Delete an attachment",
+      operationId: "deleteAttachment",
       description: "409 while an email that is still to be sent uses it.",
       security: TENANT_SECURITY,
       responses: { 204: { description: "Deleted" }, ...problems(401, 404, 409) },

@@ -19,7 +19,16 @@ import type { AppDeps } from "../../deps";
 import type { AcceptDeps } from "../../emails";
 import { checkIdempotencyKey, quotaHeaders } from "../../emails";
 import type { AppEnv } from "../env";
-import { jsonResponse, PageQuery, pageOf, problems, TENANT_SECURITY } from "../openapi";
+import {
+  jsonResponse,
+  PageQuery,
+  pageOf,
+  problemResponse,
+  problems,
+  QUOTA_HEADERS,
+  responseHeaders,
+  TENANT_SECURITY,
+} from "../openapi";
 import { jsonBody, queryParams } from "../validate";
 
 const IDEMPOTENCY_HEADER = {
@@ -38,6 +47,7 @@ export function bindEmailBatchRoute(r: Hono<AppEnv>, deps: AppDeps, acceptDeps: 
     describeRoute({
       tags: ["Batches"],
       summary: "Send a batch of emails",
+      operationId: "sendBatch",
       description:
         `Up to ${deps.config.batchMaxEmails} emails (POSTHORN_BATCH_MAX_EMAILS) in one request, each with its own ` +
         "recipients and variables, or shared `defaults`. All or nothing: one invalid email refuses the batch, and " +
@@ -47,8 +57,12 @@ export function bindEmailBatchRoute(r: Hono<AppEnv>, deps: AppDeps, acceptDeps: 
       security: TENANT_SECURITY,
       parameters: [IDEMPOTENCY_HEADER],
       responses: {
-        202: jsonResponse("Accepted: the batch and its emails", AcceptedBatchSchema),
-        ...problems(400, 401, 409, 413, 415, 422, 429),
+        202: jsonResponse("Accepted: the batch and its emails", AcceptedBatchSchema, {
+          ...QUOTA_HEADERS,
+          ...responseHeaders("Idempotent-Replayed"),
+        }),
+        ...problems(400, 401, 409, 413, 415, 422),
+        429: problemResponse(429, QUOTA_HEADERS),
       },
     }),
     jsonBody(SendBatchSchema),
@@ -74,6 +88,7 @@ export function batchesApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "List batches",
+      operationId: "listBatches",
       description: "Newest first, each with its counts per status.",
       security: TENANT_SECURITY,
       responses: { 200: jsonResponse("A page of batches", pageOf(BatchSchema, "BatchPage")), ...problems(401, 422) },
@@ -87,6 +102,7 @@ export function batchesApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "Get a batch",
+      operationId: "getBatch",
       description: "Its status and how many of its emails are in each state.",
       security: TENANT_SECURITY,
       responses: { 200: jsonResponse("The batch", BatchSchema), ...problems(401, 404) },
@@ -100,6 +116,7 @@ export function batchesApi(deps: AppDeps) {
       describeRoute({
         tags,
         summary,
+        operationId: `${action}Batch`,
         description,
         security: TENANT_SECURITY,
         responses: { 200: jsonResponse("The batch", BatchSchema), ...problems(401, 404, 409) },

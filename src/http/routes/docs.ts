@@ -49,6 +49,8 @@ export function docsApi(openApiDocument: () => Promise<unknown>): Hono<AppEnv> {
     // An API key typed into the try-it client stays in that tab only: in localStorage it would
     // outlive the session and be readable by any script on this origin.
     persistAuth: false,
+    // The try-it client opens on the tenant API key, the scheme nearly every operation uses.
+    authentication: { preferredSecurityScheme: "ApiKey" },
   });
   let page: Promise<{ html: string; csp: string }> | undefined;
   app.get("/docs", async (c) => {

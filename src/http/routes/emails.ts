@@ -21,7 +21,15 @@ import { listSenderIdentities } from "../../smtp-accounts";
 import { SuppressionSnapshots } from "../../suppressions";
 import { TenantCache } from "../../tenant-cache";
 import type { AppEnv } from "../env";
-import { jsonResponse, pageOf, problems, TENANT_SECURITY } from "../openapi";
+import {
+  jsonResponse,
+  pageOf,
+  problemResponse,
+  problems,
+  QUOTA_HEADERS,
+  responseHeaders,
+  TENANT_SECURITY,
+} from "../openapi";
 import { jsonBody, queryParams } from "../validate";
 import { bindEmailBatchRoute } from "./batches";
 
@@ -61,14 +69,19 @@ export function emailsApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "Send an email",
+      operationId: "sendEmail",
       description:
         "Queues the email durably (it is on disk before the 202) and sends it through one of your SMTP accounts. " +
         "`from` must be an account's from_email or on one of its allowed_from_domains.",
       security: TENANT_SECURITY,
       parameters: [IDEMPOTENCY_HEADER],
       responses: {
-        202: jsonResponse("Accepted and queued (or scheduled)", AcceptedEmailSchema),
-        ...problems(400, 401, 409, 413, 415, 422, 429),
+        202: jsonResponse("Accepted and queued (or scheduled)", AcceptedEmailSchema, {
+          ...QUOTA_HEADERS,
+          ...responseHeaders("Idempotent-Replayed"),
+        }),
+        ...problems(400, 401, 409, 413, 415, 422),
+        429: problemResponse(429, QUOTA_HEADERS),
       },
     }),
     jsonBody(SendEmailSchema),
@@ -87,6 +100,7 @@ export function emailsApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "List emails",
+      operationId: "listEmails",
       description:
         "Newest first. Filter by status, tag and acceptance time; page with `cursor`. Metadata only: " +
         "`include=content` adds each email's `text` and `html` (or get one email by its id).",
@@ -111,6 +125,7 @@ export function emailsApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "Get an email",
+      operationId: "getEmail",
       description: "Its status, per-recipient results and the timeline of SMTP attempts.",
       security: TENANT_SECURITY,
       responses: { 200: jsonResponse("The email", EmailSchema), ...problems(401, 404) },
@@ -124,6 +139,7 @@ export function emailsApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "Cancel a scheduled or queued email",
+      operationId: "cancelEmail",
       description: "409 once it is being sent or finished.",
       security: TENANT_SECURITY,
       responses: { 200: jsonResponse("The cancelled email", EmailSchema), ...problems(401, 404, 409) },

@@ -16,6 +16,7 @@ export function healthApi(deps: AppDeps): Hono<AppEnv> {
     describeRoute({
       tags: ["Health"],
       summary: "The process is alive",
+      operationId: "getHealth",
       responses: { 200: jsonResponse("Alive", Health) },
     }),
     (c) => c.json({ status: "ok" }),
@@ -26,6 +27,7 @@ export function healthApi(deps: AppDeps): Hono<AppEnv> {
     describeRoute({
       tags: ["Health"],
       summary: "The database answers",
+      operationId: "getReadiness",
       responses: { 200: jsonResponse("Ready to serve", Health), ...problems(503) },
     }),
     async (c) => {

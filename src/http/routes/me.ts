@@ -14,6 +14,7 @@ export function meApi(deps: AppDeps) {
     describeRoute({
       tags: ["Account"],
       summary: "The tenant and key behind this API key",
+      operationId: "getMe",
       security: TENANT_SECURITY,
       responses: { 200: jsonResponse("Who you are", MeSchema), ...problems(401) },
     }),

@@ -46,12 +46,14 @@ export function metricsApi(deps: AppDeps): Hono<AppEnv> {
     describeRoute({
       tags: ["Operations"],
       summary: "Prometheus metrics",
+      operationId: "getMetrics",
       description:
         "Text exposition format 0.0.4: HTTP requests and their durations, emails accepted and finished, " +
         "queue depth by status, SMTP attempts and their durations per account, webhook attempts and " +
         "deliveries, quota rejections. Needs `Authorization: Bearer <POSTHORN_METRICS_TOKEN>` when that is set; " +
         "without a token it is served only while the server listens on loopback (403 otherwise).",
-      security: [{ MetricsToken: [] }],
+      // The empty requirement: no token at all is allowed too (on a loopback listener, with none set).
+      security: [{}, { MetricsToken: [] }],
       responses: {
         200: { description: "The metrics", content: { "text/plain": { schema: { type: "string" } } } },
         ...problems(401, 403),

@@ -37,6 +37,7 @@ export function smtpAccountsApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "Create an SMTP account",
+      operationId: "createSmtpAccount",
       description: "`password` is stored encrypted and never returned. Mail held for want of an account is released.",
       security: TENANT_SECURITY,
       responses: { 201: jsonResponse("Created", SmtpAccountSchema), ...problems(400, 401, 415, 422) },
@@ -50,6 +51,7 @@ export function smtpAccountsApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "List SMTP accounts",
+      operationId: "listSmtpAccounts",
       security: TENANT_SECURITY,
       responses: {
         200: jsonResponse("A page of accounts, newest first", pageOf(SmtpAccountSchema, "SmtpAccountPage")),
@@ -65,6 +67,7 @@ export function smtpAccountsApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "Get an SMTP account",
+      operationId: "getSmtpAccount",
       security: TENANT_SECURITY,
       responses: { 200: jsonResponse("The account", SmtpAccountSchema), ...problems(401, 404) },
     }),
@@ -76,6 +79,7 @@ export function smtpAccountsApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "Change an SMTP account",
+      operationId: "updateSmtpAccount",
       description:
         "Fields left out keep their value; `null` clears a nullable one. Clearing `username` also removes the " +
         "password; `username` and `password` otherwise go together. The stored password stays with the server " +
@@ -94,6 +98,7 @@ export function smtpAccountsApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "Delete an SMTP account",
+      operationId: "deleteSmtpAccount",
       security: TENANT_SECURITY,
       responses: { 204: { description: "Deleted" }, ...problems(401, 404) },
     }),
@@ -108,6 +113,7 @@ export function smtpAccountsApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "Check an SMTP account",
+      operationId: "testSmtpAccount",
       description:
         "Connects, negotiates TLS and authenticates as a send would (nodemailer `verify`), within " +
         "POSTHORN_SMTP_TEST_TIMEOUT, connecting only to the addresses the host was checked to resolve to. A " +

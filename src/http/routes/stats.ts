@@ -16,6 +16,7 @@ export function statsApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "Sending statistics",
+      operationId: "getStats",
       description:
         "Per day (UTC), hour, SMTP account or tag: emails accepted, sent, failed, suppressed and cancelled, " +
         "attempts deferred, the success rate and p50/p95 of the time from acceptance to the server's 250. " +
@@ -37,6 +38,7 @@ export function queueApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "What waits in the queue now",
+      operationId: "getQueue",
       description:
         "Your scheduled, queued and sending emails by status, by why they are held, and by account, " +
         "and how long the oldest has waited since it was due.",

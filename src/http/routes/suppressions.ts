@@ -59,6 +59,7 @@ export function suppressionsApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "List suppressed addresses",
+      operationId: "listSuppressions",
       description: "Newest first. Filter by `reason`, or by the start of the address with `q`.",
       security: TENANT_SECURITY,
       responses: {
@@ -75,6 +76,7 @@ export function suppressionsApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "Suppress an address",
+      operationId: "createSuppression",
       description:
         "Mail to a suppressed address is not attempted (the email's recipient shows `suppressed`). " +
         "Adding an address already on the list is not an error: it answers 200 with the entry, " +
@@ -103,6 +105,7 @@ export function suppressionsApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "Get a suppressed address",
+      operationId: "getSuppression",
       security: TENANT_SECURITY,
       parameters: EmailParam,
       responses: { 200: jsonResponse("The suppression", SuppressionSchema), ...problems(401, 404, 422) },
@@ -115,6 +118,7 @@ export function suppressionsApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "Remove an address from the list",
+      operationId: "deleteSuppression",
       description: "Later mail to it is attempted again.",
       security: TENANT_SECURITY,
       parameters: EmailParam,

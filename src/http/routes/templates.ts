@@ -47,6 +47,7 @@ export function templatesApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "Create a template",
+      operationId: "createTemplate",
       description:
         "Handlebars: `{{name}}` is HTML-escaped in `html`, `{{{name}}}` is inserted as is; `subject` and `text` " +
         "are never escaped. Helpers: if, unless, each, with, lookup. A part that does not compile is refused " +
@@ -64,6 +65,7 @@ export function templatesApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "List templates",
+      operationId: "listTemplates",
       description:
         "Newest first, each with its current version's subject; `include=content` adds `html` and `text` " +
         "(or get one template by its id).",
@@ -82,6 +84,7 @@ export function templatesApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "Get a template",
+      operationId: "getTemplate",
       security: TENANT_SECURITY,
       responses: { 200: jsonResponse("The template (current version)", TemplateSchema), ...problems(401, 404) },
     }),
@@ -93,6 +96,7 @@ export function templatesApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "Change a template",
+      operationId: "updateTemplate",
       description:
         "A change of subject, html or text writes a new version and makes it current; earlier versions stay as " +
         "they were and renderable. Emails already accepted keep the content they were rendered with.",
@@ -117,6 +121,7 @@ export function templatesApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "Delete a template and its versions",
+      operationId: "deleteTemplate",
       description: "Emails already accepted from it are not affected (they were rendered when accepted).",
       security: TENANT_SECURITY,
       responses: { 204: { description: "Deleted" }, ...problems(401, 404) },
@@ -132,6 +137,7 @@ export function templatesApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "List a template's versions",
+      operationId: "listTemplateVersions",
       description: "Newest first; `include=content` adds each version's `html` and `text`.",
       security: TENANT_SECURITY,
       responses: {
@@ -148,6 +154,7 @@ export function templatesApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "Get one version of a template",
+      operationId: "getTemplateVersion",
       security: TENANT_SECURITY,
       responses: { 200: jsonResponse("The version", TemplateVersionSchema), ...problems(401, 404) },
     }),
@@ -163,6 +170,7 @@ export function templatesApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "Preview a template",
+      operationId: "renderTemplate",
       description:
         "Renders subject, html and text with `variables`, without sending anything. A variable the template uses " +
         "but you did not give renders empty, or is a 422 with `strict: true`.",

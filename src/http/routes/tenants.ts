@@ -58,6 +58,7 @@ export function tenantsApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "Create a tenant",
+      operationId: "createTenant",
       security: ADMIN_SECURITY,
       responses: { 201: jsonResponse("Created", TenantSchema), ...problems(401, 403, 422) },
     }),
@@ -70,6 +71,7 @@ export function tenantsApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "List tenants",
+      operationId: "listTenants",
       security: ADMIN_SECURITY,
       responses: {
         200: jsonResponse("A page of tenants", pageOf(TenantSchema, "TenantPage")),
@@ -85,6 +87,7 @@ export function tenantsApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "Get a tenant",
+      operationId: "getTenant",
       security: ADMIN_SECURITY,
       responses: { 200: jsonResponse("The tenant", TenantSchema), ...problems(401, 403, 404) },
     }),
@@ -96,6 +99,7 @@ export function tenantsApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "Create an API key for a tenant",
+      operationId: "createApiKey",
       description: "The answer holds the whole key (`key`); it is never shown again.",
       security: ADMIN_SECURITY,
       responses: { 201: jsonResponse("Created", CreatedApiKeySchema), ...problems(401, 403, 404, 422) },
@@ -119,6 +123,7 @@ export function tenantsApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "List a tenant's API keys",
+      operationId: "listApiKeys",
       security: ADMIN_SECURITY,
       responses: {
         200: jsonResponse("A page of keys", pageOf(ApiKeySchema, "ApiKeyPage")),
@@ -134,14 +139,17 @@ export function tenantsApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "Revoke an API key",
-      description: "The key stops working at once on this instance, within seconds on the others.",
+      operationId: "revokeApiKey",
+      description:
+        "The key stops working at once on this instance, within seconds on the others. Revoking it again " +
+        "answers 204 too and keeps the first `revoked_at` (listed with the tenant's keys).",
       security: ADMIN_SECURITY,
-      responses: { 200: jsonResponse("The revoked key", ApiKeySchema), ...problems(401, 403, 404) },
+      responses: { 204: { description: "Revoked" }, ...problems(401, 403, 404) },
     }),
     async (c) => {
-      const key = await revokeApiKey(db.kysely, c.req.param("keyId"), c.req.param("tenantId"));
+      await revokeApiKey(db.kysely, c.req.param("keyId"), c.req.param("tenantId"));
       deps.authenticator.invalidate();
-      return c.json(key);
+      return c.body(null, 204);
     },
   );
 

@@ -54,6 +54,7 @@ export function unsubscribeApi(deps: AppDeps): Hono<AppEnv> {
     describeRoute({
       tags,
       summary: "Unsubscribe page",
+      operationId: "showUnsubscribePage",
       description: "Shown to a person who follows the List-Unsubscribe link: one button that sends the POST below.",
       responses: { 200: htmlResponse("A confirmation page"), 404: htmlResponse("The link is not genuine") },
     }),
@@ -77,6 +78,7 @@ export function unsubscribeApi(deps: AppDeps): Hono<AppEnv> {
     describeRoute({
       tags,
       summary: "Unsubscribe (one-click)",
+      operationId: "unsubscribe",
       description:
         "RFC 8058 one-click unsubscribe, as mailbox providers send it (`List-Unsubscribe=One-Click`); no API key: " +
         "the link is signed. The address joins the sender's suppression list with reason `unsubscribe`. " +

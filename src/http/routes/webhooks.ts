@@ -29,7 +29,7 @@ import type { AppEnv } from "../env";
 import { jsonResponse, PageQuery, pageOf, problems, TENANT_SECURITY } from "../openapi";
 import { jsonBody, queryParams } from "../validate";
 
-const tags = ["Webhooks"];
+const tags = ["Webhook endpoints"];
 const security = TENANT_SECURITY;
 
 export function webhooksApi(deps: AppDeps) {
@@ -47,6 +47,7 @@ export function webhooksApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "Create a webhook endpoint",
+      operationId: "createWebhook",
       description:
         "Events are POSTed to `url` signed per Standard Webhooks (`webhook-id`, `webhook-timestamp`, " +
         "`webhook-signature`), retried with exponential backoff until a 2xx. The answer carries the signing " +
@@ -63,6 +64,7 @@ export function webhooksApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "List webhook endpoints",
+      operationId: "listWebhooks",
       security,
       responses: {
         200: jsonResponse("A page of endpoints", pageOf(WebhookSchema, "WebhookPage")),
@@ -78,6 +80,7 @@ export function webhooksApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "Get a webhook endpoint",
+      operationId: "getWebhook",
       security,
       responses: { 200: jsonResponse("The endpoint", WebhookSchema), ...problems(401, 404) },
     }),
@@ -89,6 +92,7 @@ export function webhooksApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "Change a webhook endpoint",
+      operationId: "updateWebhook",
       description: "Deliveries already queued go to the endpoint as it is when they are sent.",
       security,
       responses: { 200: jsonResponse("The endpoint", WebhookSchema), ...problems(400, 401, 404, 415, 422) },
@@ -102,6 +106,7 @@ export function webhooksApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "Delete a webhook endpoint",
+      operationId: "deleteWebhook",
       description: "Its queued deliveries and delivery log go with it.",
       security,
       responses: { 204: { description: "Deleted" }, ...problems(401, 404) },
@@ -117,6 +122,7 @@ export function webhooksApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "Rotate the signing secret",
+      operationId: "rotateWebhookSecret",
       description:
         "Answers the new secret (shown only now). For 24 hours every request carries two signatures, " +
         "one per secret, so a receiver can switch without rejecting events.",
@@ -131,6 +137,7 @@ export function webhooksApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "Send a sample event now",
+      operationId: "testWebhook",
       description:
         'POSTs a signed sample event (`metadata.posthorn_test` is `"true"`) at once, even to an inactive ' +
         "endpoint, and answers with what the receiver said. It is not retried; it appears in the delivery log.",
@@ -166,6 +173,7 @@ export function webhooksApi(deps: AppDeps) {
     describeRoute({
       tags,
       summary: "The endpoint's delivery log",
+      operationId: "listWebhookDeliveries",
       description: "Newest first, each delivery with its attempts (status code, duration, error). Page with `cursor`.",
       security,
       responses: {
