@@ -148,8 +148,15 @@ export const PageQuery = v.object({
   cursor: v.optional(v.pipe(v.string(), v.maxLength(200), v.description("`next_cursor` of the previous page."))),
 });
 
-export const pageOf = <T extends v.GenericSchema>(item: T, title: string) =>
-  v.pipe(v.object({ data: v.array(item), next_cursor: v.nullable(v.string()) }), v.title(title));
+/** A page of `item`s, named for generated clients (`EmailPage`). */
+export const pageOf = <T extends v.GenericSchema>(item: T, name: string) =>
+  named(
+    name,
+    v.object({
+      data: v.array(item),
+      next_cursor: v.pipe(v.nullable(v.string()), v.description("Pass as `cursor` for the next page; null at the end.")),
+    }),
+  );
 
 export async function buildOpenApiDocument(app: Hono<AppEnv>, opts: { version: string; publicUrl?: string }) {
   return describeMiddleware(describeScopes(await openApiDocumentOf(app, opts)));
