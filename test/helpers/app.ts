@@ -30,6 +30,8 @@ export interface TestApp {
   /** A tenant with a `full` key in this app's database (test/helpers/tenants.ts). */
   createTenantWithKey(name?: string, dailyLimit?: number | null): Promise<TenantWithKey>;
   dispatcher: Dispatcher | undefined;
+  /** The same app over real HTTP on 127.0.0.1 (for browsers and generated clients); stopped by close(). */
+  listen(): string;
   close(): Promise<void>;
 }
 
@@ -91,15 +93,23 @@ export async function createTestApp(
     return res;
   };
 
+  let server: ReturnType<typeof Bun.serve> | undefined;
+  const listen = () => {
+    server ??= Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: app.fetch });
+    return `http://127.0.0.1:${server.port}`;
+  };
+
   return {
     deps,
     temp,
     logs,
     request,
+    listen,
     admin: (method, path, json) => request(method, path, { key: TEST_ADMIN_KEY, json }),
     createTenantWithKey: (name, dailyLimit) => createTenantWithKey(temp.db.kysely, name, dailyLimit),
     dispatcher,
     close: async () => {
+      await server?.stop(true);
       await scheduler?.stop();
       await dispatcher?.stop(1000);
       await webhookDispatcher?.stop(1000);
