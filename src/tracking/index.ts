@@ -5,6 +5,15 @@ import type { SecretBox } from "../crypto";
 import type { TrackingTokenMakers } from "./rewrite";
 import { type OpenClaim, signClickToken, signOpenToken } from "./token";
 
+export {
+  CLICK_BURST_MS,
+  classifyHit,
+  DELIVERY_SCAN_WINDOW_MS,
+  type HitClass,
+  type HitKind,
+  type MachineReason,
+  type TrackingHit,
+} from "./machine";
 export { clickResponse, openPixelResponse, TRANSPARENT_GIF, type TrackingResponse } from "./response";
 export {
   CLICK_PATH,
