@@ -105,8 +105,18 @@ export function isTrackableUrl(url: string): boolean {
   return protocol === "http:" || protocol === "https:";
 }
 
+/** Derived once per secret box (HKDF per key is most of a token's cost); a rotation makes a new box. */
+const derivedKeys = new WeakMap<SecretBox, Buffer[]>();
+function keysOf(secrets: SecretBox): Buffer[] {
+  const known = derivedKeys.get(secrets);
+  if (known) return known;
+  const keys = secrets.deriveKeys(PURPOSE);
+  derivedKeys.set(secrets, keys);
+  return keys;
+}
+
 function seal(secrets: SecretBox, plaintext: Uint8Array): string {
-  const [key] = secrets.deriveKeys(PURPOSE);
+  const [key] = keysOf(secrets);
   const salt = randomBytes(SALT_BYTES);
   const cipher = createCipheriv("aes-256-gcm", tokenKey(key!, salt), NONCE);
   const sealed = Buffer.concat([cipher.update(plaintext), cipher.final()]);
@@ -122,7 +132,7 @@ function open(secrets: SecretBox, token: string): Buffer | undefined {
   const tag = bytes.subarray(bytes.length - TAG_BYTES);
   const sealed = bytes.subarray(SALT_BYTES, bytes.length - TAG_BYTES);
   // The current key first, then those before a rotation: GCM's tag tells which one sealed it.
-  for (const key of secrets.deriveKeys(PURPOSE)) {
+  for (const key of keysOf(secrets)) {
     try {
       const decipher = createDecipheriv("aes-256-gcm", tokenKey(key, salt), NONCE);
       decipher.setAuthTag(tag);

@@ -3,6 +3,7 @@
 // hrefs decoded as a browser would, so the tests check what a reader's client will follow.
 import { describe, expect, it } from "bun:test";
 import { decodeHTMLAttribute } from "entities";
+import fc from "fast-check";
 import { parseSecretKey, SecretBox } from "../../src/crypto/secret-box";
 import { newId } from "../../src/ids";
 import {
@@ -224,5 +225,34 @@ describe("rewriteHtml", () => {
     const parsed = parse(out.html);
     expect(parsed.hrefs).toEqual(['https://mail.example.test/base?a=1&b="2"/t/c/c0']);
     expect(parsed.images[0]!.src).toBe('https://mail.example.test/base?a=1&b="2"/t/o/open');
+  });
+
+  it("never throws on any input, however broken, and tracks only what it lists", () => {
+    const piece = fc.constantFrom(
+      "<a href=",
+      '"https://x.example/?a=1&amp;b"',
+      "'",
+      ">",
+      "</a>",
+      "<area href=https://y.example/>",
+      "<body>",
+      "</body>",
+      "<!--",
+      "-->",
+      "<script>",
+      "&#x",
+      "data-posthorn-notrack",
+      " ",
+      "\u0000",
+      "é",
+    );
+    fc.assert(
+      fc.property(fc.array(fc.oneof(piece, fc.string({ maxLength: 8 })), { maxLength: 40 }), (pieces) => {
+        const out = rewrite(pieces.join(""));
+        const tracked = parse(out.html).hrefs.filter((href) => href.startsWith(`${BASE}${CLICK_PATH}`));
+        expect(tracked.length).toBeLessThanOrEqual(out.links.length);
+        for (const url of out.links) expect(url).toMatch(/^https?:/i);
+      }),
+    );
   });
 });
