@@ -35,10 +35,10 @@ export {
   HEALTH_STATUSES,
   type HealthStatus,
   type SmtpAccount,
-  SmtpAccountCheckSchema,
   type SmtpAccountHealth,
   SmtpAccountHealthSchema,
   SmtpAccountSchema,
+  SmtpAccountTestResultSchema,
 } from "./schemas";
 export {
   fromAllowed,

@@ -4,7 +4,7 @@
 import * as v from "valibot";
 import type { SmtpSecurity } from "../db";
 import { asciiMailDomain, hasControlChars, isAddrSpec, isSmtpHost, MAX_ADDRESS } from "../mail";
-import { MAX_STORED_INTEGER } from "../validation";
+import { MAX_STORED_INTEGER, named } from "../validation";
 import { DkimDomainField, DkimPrivateKeyField, DkimSelectorField } from "./dkim";
 
 export const SMTP_SECURITIES = ["none", "starttls", "tls"] as const satisfies readonly SmtpSecurity[];
@@ -162,10 +162,26 @@ const SMTP_ACCOUNT_FIELDS = {
   dkim_private_key: v.optional(v.nullable(DkimPrivateKeyField)),
 };
 
-export const CreateSmtpAccountSchema = v.pipe(v.object(SMTP_ACCOUNT_FIELDS), v.title("CreateSmtpAccount"));
+export const CreateSmtpAccountSchema = named("CreateSmtpAccountRequest", v.object(SMTP_ACCOUNT_FIELDS), {
+  name: "Mailgun EU",
+  host: "smtp.eu.mailgun.org",
+  port: 587,
+  security: "starttls",
+  username: "postmaster@mg.example.com",
+  password: "correct-horse-battery-staple",
+  from_email: "news@example.com",
+  from_name: "Example News",
+  allowed_from_domains: ["example.com"],
+  is_default: true,
+  daily_limit: 10000,
+  hourly_limit: 1000,
+});
 
 /** PATCH: a field left out keeps its value; `null` clears a field that may be empty. */
-export const UpdateSmtpAccountSchema = v.pipe(v.partial(v.object(SMTP_ACCOUNT_FIELDS)), v.title("UpdateSmtpAccount"));
+export const UpdateSmtpAccountSchema = named("UpdateSmtpAccountRequest", v.partial(v.object(SMTP_ACCOUNT_FIELDS)), {
+  hourly_limit: 500,
+  active: false,
+});
 
 export type CreateSmtpAccountInput = v.InferInput<typeof CreateSmtpAccountSchema>;
 export type UpdateSmtpAccountInput = v.InferInput<typeof UpdateSmtpAccountSchema>;

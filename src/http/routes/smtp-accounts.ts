@@ -9,9 +9,9 @@ import {
   deleteSmtpAccount,
   getSmtpAccount,
   listSmtpAccounts,
-  SmtpAccountCheckSchema,
   SmtpAccountSchema,
   type SmtpAccountsDeps,
+  SmtpAccountTestResultSchema,
   testSmtpAccount,
   UpdateSmtpAccountSchema,
   updateSmtpAccount,
@@ -40,7 +40,7 @@ export function smtpAccountsApi(deps: AppDeps) {
       operationId: "createSmtpAccount",
       description: "`password` is stored encrypted and never returned. Mail held for want of an account is released.",
       security: TENANT_SECURITY,
-      responses: { 201: jsonResponse("Created", SmtpAccountSchema), ...problems(400, 401, 415, 422) },
+      responses: { 201: jsonResponse("Created", SmtpAccountSchema), ...problems(401, 422) },
     }),
     jsonBody(CreateSmtpAccountSchema),
     async (c) => c.json(await createSmtpAccount(accounts, c.get("tenantId"), c.req.valid("json")), 201),
@@ -87,7 +87,7 @@ export function smtpAccountsApi(deps: AppDeps) {
         "request gives `password` (the answer then shows `password_set: false`). Likewise changing " +
         "`dkim_domain` or `dkim_selector` needs `dkim_private_key` again (422 otherwise).",
       security: TENANT_SECURITY,
-      responses: { 200: jsonResponse("The changed account", SmtpAccountSchema), ...problems(400, 401, 404, 415, 422) },
+      responses: { 200: jsonResponse("The changed account", SmtpAccountSchema), ...problems(401, 404, 422) },
     }),
     jsonBody(UpdateSmtpAccountSchema),
     async (c) => c.json(await updateSmtpAccount(accounts, c.get("tenantId"), c.req.param("id"), c.req.valid("json"))),
@@ -120,7 +120,7 @@ export function smtpAccountsApi(deps: AppDeps) {
         "failure is still a 200: `ok` is false and `error.message` carries an SMTP server's own words; a server " +
         "that does not speak SMTP is named, never quoted.",
       security: TENANT_SECURITY,
-      responses: { 200: jsonResponse("The outcome of the check", SmtpAccountCheckSchema), ...problems(401, 404) },
+      responses: { 200: jsonResponse("The outcome of the check", SmtpAccountTestResultSchema), ...problems(401, 404) },
     }),
     async (c) => {
       const tenantId = c.get("tenantId");
