@@ -8,11 +8,10 @@ import { notFound } from "../errors";
 import { type Page, type PageRequest, pageSize } from "../pagination";
 import { suppressionKey, suppressionKeyOrUndefined } from "./address-key";
 import { decodeSuppressionCursor, encodeSuppressionCursor } from "./cursor";
-import type { Suppression } from "./schemas";
+import { SUPPRESSION_DETAIL_MAX, type Suppression } from "./schemas";
 
 export type { SuppressionReason };
 
-export const SUPPRESSION_DETAIL_MAX = 1000;
 /** Addresses per `IN (…)` list: far below SQLite's 32766 bound parameters, and one query for any one email. */
 /** Addresses per lookup query: bounds the number of compiled shapes (one per list length). */
 const LOOKUP_CHUNK = 100;

@@ -3,30 +3,18 @@ import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import * as v from "valibot";
 import type { AppDeps } from "../../deps";
-import { addressProblem } from "../../mail";
 import {
   addSuppression,
+  CreateSuppressionSchema,
   getSuppression,
   listSuppressions,
   removeSuppression,
-  SUPPRESSION_DETAIL_MAX,
   SuppressionReasonSchema,
   SuppressionSchema,
 } from "../../suppressions";
 import type { AppEnv } from "../env";
 import { jsonResponse, PageQuery, pageOf, problems, TENANT_SECURITY } from "../openapi";
 import { jsonBody, queryParams } from "../validate";
-
-const AddSuppression = v.object({
-  email: v.pipe(
-    v.string(),
-    v.trim(),
-    v.check((email) => addressProblem(email) === undefined, "must be an email address"),
-    v.description("The address to stop mailing; any case, IDN domains allowed."),
-  ),
-  reason: v.optional(SuppressionReasonSchema, "manual"),
-  detail: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(SUPPRESSION_DETAIL_MAX)))),
-});
 
 const ListSuppressionsQuery = v.object({
   limit: PageQuery.entries.limit,
@@ -88,7 +76,7 @@ export function suppressionsApi(deps: AppDeps) {
         ...problems(401, 422),
       },
     }),
-    jsonBody(AddSuppression),
+    jsonBody(CreateSuppressionSchema),
     async (c) => {
       const body = c.req.valid("json");
       const { suppression, created } = await addSuppression(db, c.get("tenantId"), {
