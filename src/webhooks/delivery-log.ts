@@ -1,5 +1,6 @@
 // An endpoint's delivery log (each delivery with its attempts), and the test send: a sample
 // event delivered at once, answered with what the receiver said, and logged like any other.
+import type { EmailStatus } from "../db";
 import { notFound } from "../errors";
 import { newId, randomChars } from "../ids";
 import { decodeCursor, type Page, pageSize, toPage } from "../pagination";
@@ -14,6 +15,16 @@ import {
 } from "./delivery-store";
 import { selectEndpoint } from "./endpoint-store";
 import { type EmailEventType, emailEventPayload } from "./events";
+
+/** The status an email has after each event: a deferred email is queued again. */
+const SAMPLE_STATUS: Record<EmailEventType, EmailStatus> = {
+  "email.queued": "queued",
+  "email.sent": "sent",
+  "email.deferred": "queued",
+  "email.failed": "failed",
+  "email.suppressed": "suppressed",
+  "email.cancelled": "cancelled",
+};
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -82,7 +93,7 @@ export async function sendTestEvent(
     {
       id: emailId,
       tenantId,
-      status: type === "email.queued" ? "queued" : (type.slice("email.".length) as "sent"),
+      status: SAMPLE_STATUS[type],
       fromEmail: "sender@example.com",
       subject: "A sample event from Posthorn",
       recipients: [{ email: "recipient@example.com", status: "sent", smtp_code: 250, smtp_response: "250 2.0.0 OK" }],

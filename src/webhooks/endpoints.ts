@@ -19,7 +19,13 @@ import {
   type WebhookEndpointRow,
 } from "./endpoint-store";
 import { EMAIL_EVENT_TYPES, type EmailEventType } from "./events";
-import { type CreateWebhookInput, CreateWebhookSchema, type UpdateWebhookInput, UpdateWebhookSchema } from "./schemas";
+import {
+  type CreateWebhookInput,
+  CreateWebhookSchema,
+  type UpdateWebhookInput,
+  UpdateWebhookSchema,
+  type Webhook,
+} from "./schemas";
 import { generateWebhookSecret } from "./signing";
 
 /** Fan-out per event is bounded: each endpoint is one outbox row per event. */
@@ -35,16 +41,7 @@ export interface WebhooksDeps {
   onChange?: (tenantId: string) => void;
 }
 
-export interface Webhook {
-  id: string;
-  object: "webhook";
-  url: string;
-  description: string | null;
-  events: EmailEventType[];
-  active: boolean;
-  created_at: string;
-  updated_at: string;
-}
+export type { Webhook };
 
 export function parseEvents(json: string): EmailEventType[] {
   const parsed: unknown = JSON.parse(json);

@@ -53,7 +53,7 @@ export function webhooksApi(deps: AppDeps) {
         "`webhook-signature`), retried with exponential backoff until a 2xx. The answer carries the signing " +
         "`secret`, shown only this once. The body of each event is the `EmailEvent` schema (see `webhooks`).",
       security,
-      responses: { 201: jsonResponse("Created", CreatedWebhookSchema), ...problems(400, 401, 409, 415, 422) },
+      responses: { 201: jsonResponse("Created", CreatedWebhookSchema), ...problems(401, 409, 422) },
     }),
     jsonBody(CreateWebhookSchema),
     async (c) => c.json(await createWebhook(webhooks, c.get("tenantId"), c.req.valid("json")), 201),
@@ -95,7 +95,7 @@ export function webhooksApi(deps: AppDeps) {
       operationId: "updateWebhook",
       description: "Deliveries already queued go to the endpoint as it is when they are sent.",
       security,
-      responses: { 200: jsonResponse("The endpoint", WebhookSchema), ...problems(400, 401, 404, 415, 422) },
+      responses: { 200: jsonResponse("The endpoint", WebhookSchema), ...problems(401, 404, 422) },
     }),
     jsonBody(UpdateWebhookSchema),
     async (c) => c.json(await updateWebhook(webhooks, c.get("tenantId"), c.req.param("id"), c.req.valid("json"))),
