@@ -4,7 +4,7 @@ export { cancelEmail } from "./cancel";
 export { contentContext, resolveContent } from "./content";
 export { contentChoiceProblems } from "./content-fields";
 export { checkIdempotencyKey, requestHash } from "./idempotency";
-export { EmailListItemSchema, EmailListWithContentQuery } from "./list-schemas";
+export { EmailListFilters, EmailListItemSchema } from "./list-schemas";
 export { type PreparedEmail, prepareEmail, recipientsOf } from "./prepare-email";
 export { quotaHeaders } from "./quota";
 export { getEmail, listEmails } from "./read";

@@ -1,94 +1,135 @@
 // Response shapes of the emails API, for the OpenAPI document.
 import * as v from "valibot";
+import { Integer, named, Timestamp } from "../validation";
 
-const AddressOut = v.object({ email: v.string(), name: v.optional(v.string()) });
+const EXAMPLE_ID = "em_01m8vv5rm08jhtrpssz9rva8mm";
+const EXAMPLE_ACCOUNT_ID = "smtp_01m8vv5rm0x5zejsmfmydzr5jr";
+
+const AddressSchema = named("Address", v.object({ email: v.string(), name: v.optional(v.string()) }));
 const EMAIL_STATUSES = ["scheduled", "queued", "sending", "sent", "failed", "cancelled", "suppressed"] as const;
-export const EmailStatusSchema = v.picklist(EMAIL_STATUSES);
+export const EmailStatusSchema = named("EmailStatus", v.picklist(EMAIL_STATUSES));
 
-export const AcceptedEmailSchema = v.pipe(
+export const AcceptedEmailSchema = named(
+  "AcceptedEmail",
   v.object({
     id: v.string(),
     object: v.literal("email"),
     status: EmailStatusSchema,
-    created_at: v.string(),
-    scheduled_at: v.nullable(v.string()),
+    created_at: Timestamp,
+    scheduled_at: v.nullable(Timestamp),
     wait_reason: v.optional(v.pipe(v.string(), v.description("Why it is held, when no account can send it yet."))),
     suppressed_recipients: v.optional(
       v.pipe(v.array(v.string()), v.description("Recipients skipped: on the suppression list.")),
     ),
   }),
-  v.title("AcceptedEmail"),
+  { id: EXAMPLE_ID, object: "email", status: "queued", created_at: "2026-12-02T17:00:00.000Z", scheduled_at: null },
 );
 
-export const AttemptSchema = v.pipe(
+export const AttemptSchema = named(
+  "Attempt",
   v.object({
-    attempt: v.number(),
-    at: v.string(),
+    attempt: Integer,
+    at: Timestamp,
     smtp_account_id: v.nullable(v.string()),
     outcome: v.picklist(["sent", "partial", "deferred", "failed"]),
-    smtp_code: v.nullable(v.number()),
+    smtp_code: v.nullable(Integer),
     smtp_response: v.nullable(v.pipe(v.string(), v.description("The SMTP server's own words."))),
     error_code: v.nullable(v.string()),
-    duration_ms: v.number(),
+    duration_ms: Integer,
   }),
-  v.title("Attempt"),
 );
 
-const RecipientSchema = v.object({
-  email: v.string(),
-  status: v.picklist(["pending", "sent", "failed", "suppressed"]),
-  smtp_code: v.optional(v.number()),
-  smtp_response: v.optional(v.string()),
-});
+const RecipientSchema = named(
+  "Recipient",
+  v.object({
+    email: v.string(),
+    status: v.picklist(["pending", "sent", "failed", "suppressed"]),
+    smtp_code: v.optional(Integer),
+    smtp_response: v.optional(v.string()),
+  }),
+);
 
-export const EmailSchema = v.pipe(
+export const EmailSchema = named(
+  "Email",
   v.object({
     id: v.string(),
     object: v.literal("email"),
     status: EmailStatusSchema,
-    from: v.nullable(AddressOut),
-    to: v.array(AddressOut),
-    cc: v.array(AddressOut),
-    bcc: v.array(AddressOut),
-    reply_to: v.array(AddressOut),
+    from: v.nullable(AddressSchema),
+    to: v.array(AddressSchema),
+    cc: v.array(AddressSchema),
+    bcc: v.array(AddressSchema),
+    reply_to: v.array(AddressSchema),
     subject: v.string(),
     text: v.nullable(v.string()),
     html: v.nullable(v.string()),
     headers: v.record(v.string(), v.string()),
     tags: v.array(v.string()),
     metadata: v.record(v.string(), v.string()),
-    priority: v.number(),
+    priority: Integer,
     smtp_account_id: v.pipe(v.nullable(v.string()), v.description("The pinned account, if any.")),
     sent_via: v.pipe(v.nullable(v.string()), v.description("The account that sent it (or last tried).")),
     message_id: v.string(),
-    attempt_count: v.number(),
-    next_attempt_at: v.pipe(v.nullable(v.string()), v.description("When a waiting email is next tried.")),
+    attempt_count: Integer,
+    next_attempt_at: v.pipe(v.nullable(Timestamp), v.description("When a waiting email is next tried.")),
     wait_reason: v.pipe(v.nullable(v.string()), v.description("Why a waiting email waits, in plain words.")),
     last_error: v.nullable(v.string()),
     recipients: v.array(RecipientSchema),
-    scheduled_at: v.nullable(v.string()),
-    created_at: v.string(),
-    updated_at: v.string(),
-    sent_at: v.nullable(v.string()),
-    completed_at: v.nullable(v.string()),
+    scheduled_at: v.nullable(Timestamp),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    sent_at: v.nullable(Timestamp),
+    completed_at: v.nullable(Timestamp),
     template_id: v.pipe(v.nullable(v.string()), v.description("The template the content was rendered from.")),
-    template_version: v.pipe(
-      v.nullable(v.number()),
-      v.description("Its version: later edits never change this email."),
-    ),
+    template_version: v.pipe(v.nullable(Integer), v.description("Its version: later edits never change this email.")),
     batch_id: v.pipe(v.nullable(v.string()), v.description("The batch the email was sent in.")),
-    attachment_count: v.number(),
+    attachment_count: Integer,
     attempts: v.optional(v.array(AttemptSchema)),
   }),
-  v.title("Email"),
+  {
+    id: EXAMPLE_ID,
+    object: "email",
+    status: "sent",
+    from: { email: "app@example.com", name: "Acme" },
+    to: [{ email: "ada@example.org", name: "Ada Lovelace" }],
+    cc: [],
+    bcc: [],
+    reply_to: [],
+    subject: "Your receipt",
+    text: "Thanks for your order.",
+    html: null,
+    headers: {},
+    tags: ["receipt"],
+    metadata: { order_id: "A-1042" },
+    priority: 3,
+    smtp_account_id: null,
+    sent_via: EXAMPLE_ACCOUNT_ID,
+    message_id: `<${EXAMPLE_ID}@example.com>`,
+    attempt_count: 1,
+    next_attempt_at: null,
+    wait_reason: null,
+    last_error: null,
+    recipients: [{ email: "ada@example.org", status: "sent", smtp_code: 250, smtp_response: "250 2.0.0 Ok: queued" }],
+    scheduled_at: null,
+    created_at: "2026-12-02T17:00:00.000Z",
+    updated_at: "2026-12-02T17:00:01.204Z",
+    sent_at: "2026-12-02T17:00:01.204Z",
+    completed_at: "2026-12-02T17:00:01.204Z",
+    template_id: null,
+    template_version: null,
+    batch_id: null,
+    attachment_count: 0,
+    attempts: [
+      {
+        attempt: 1,
+        at: "2026-12-02T17:00:00.912Z",
+        smtp_account_id: EXAMPLE_ACCOUNT_ID,
+        outcome: "sent",
+        smtp_code: 250,
+        smtp_response: "250 2.0.0 Ok: queued",
+        error_code: null,
+        duration_ms: 292,
+      },
+    ],
+  },
 );
-
-export const EmailListQuery = v.object({
-  status: v.optional(EmailStatusSchema),
-  tag: v.optional(v.pipe(v.string(), v.maxLength(100))),
-  since: v.optional(v.pipe(v.string(), v.isoTimestamp("must be an RFC 3339 timestamp"))),
-  limit: v.optional(
-    v.pipe(v.string(), v.regex(/^\d+$/, "must be a whole number"), v.transform(Number), v.minValue(1), v.maxValue(200)),
-  ),
-  cursor: v.optional(v.pipe(v.string(), v.maxLength(200))),
-});

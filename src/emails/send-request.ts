@@ -10,6 +10,7 @@ import {
   nameProblem,
   parseAddressString,
 } from "../mail";
+import { Integer, named } from "../validation";
 import { ContentFields, contentChoice } from "./content-fields";
 
 export const MAX_SUBJECT_LENGTH = 998; // RFC 5322 line limit
@@ -63,8 +64,7 @@ const AddressString = v.pipe(
   ),
 );
 
-/** An address as an object or as a string (`ada@example.com` or `Ada <ada@example.com>`). */
-export const AddressInput = v.pipe(
+const AddressInputSchema = v.pipe(
   v.union([AddressString, AddressObject], "must be an address string or { email, name }"),
   v.rawTransform(({ dataset, addIssue, NEVER }) => {
     const raw = dataset.value;
@@ -84,6 +84,15 @@ export const AddressInput = v.pipe(
     }
     return addr as Address;
   }),
+);
+
+/** An address as an object or as a string (`ada@example.com` or `Ada <ada@example.com>`). */
+export const AddressInput = named(
+  "AddressInput",
+  v.pipe(
+    AddressInputSchema,
+    v.description("`ada@example.com`, `Ada Lovelace <ada@example.com>` or `{ email, name }`."),
+  ),
 );
 
 const AddressList = v.pipe(v.array(AddressInput), v.maxLength(1000));
@@ -125,9 +134,7 @@ export const SendEmailFields = v.object({
       v.description("Extra headers (e.g. `X-Entity-Ref-ID`). Values may not contain CR/LF."),
     ),
   ),
-  priority: v.optional(
-    v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(5), v.description("1 (highest) to 5; default 3.")),
-  ),
+  priority: v.optional(v.pipe(Integer, v.minValue(1), v.maxValue(5), v.description("1 (highest) to 5; default 3."))),
   scheduled_at: v.optional(
     v.pipe(
       v.string(),
@@ -152,10 +159,18 @@ export const SendEmailFields = v.object({
   ...ContentFields,
 });
 
-export const SendEmailSchema = v.pipe(
-  SendEmailFields,
-  contentChoice<v.InferOutput<typeof SendEmailFields>>(),
-  v.title("SendEmailRequest"),
+export const SendEmailSchema = named(
+  "SendEmailRequest",
+  v.pipe(SendEmailFields, contentChoice<v.InferOutput<typeof SendEmailFields>>()),
+  {
+    from: "Acme <app@example.com>",
+    to: [{ email: "ada@example.org", name: "Ada Lovelace" }],
+    subject: "Your receipt",
+    text: "Thanks for your order A-1042.",
+    html: "<p>Thanks for your order <b>A-1042</b>.</p>",
+    tags: ["receipt"],
+    metadata: { order_id: "A-1042" },
+  },
 );
 
 export type SendEmailRequest = v.InferOutput<typeof SendEmailSchema>;

@@ -174,11 +174,14 @@ describe(`the size of text and html (${TEST_DIALECT})`, () => {
   });
 
   it("states the maximum in the OpenAPI document", async () => {
-    type Schema = { properties: Record<string, { description?: string }> };
+    type Schema = { $ref?: string; properties: Record<string, { description?: string }> };
     const doc = (await (await t.request("GET", "/openapi.json")).json()) as {
       paths: Record<string, { post: { requestBody: { content: { "application/json": { schema: Schema } } } } }>;
+      components: { schemas: Record<string, Schema> };
     };
-    const bodyOf = (path: string) => doc.paths[path]!.post.requestBody.content["application/json"].schema.properties;
+    const resolve = (s: Schema) => (s.$ref ? doc.components.schemas[s.$ref.split("/").pop()!]! : s);
+    const bodyOf = (path: string) =>
+      resolve(doc.paths[path]!.post.requestBody.content["application/json"].schema).properties;
     for (const field of ["text", "html"]) {
       expect(bodyOf("/v1/emails")[field]!.description).toContain(
         "At most POSTHORN_CONTENT_MAX_BYTES of UTF-8 (default 2mb)",

@@ -1,6 +1,7 @@
 // /v1/emails: accept, read, list, cancel.
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
+import * as v from "valibot";
 import { ownEmailsOnly } from "../../api-keys";
 import type { AppDeps } from "../../deps";
 import {
@@ -9,8 +10,8 @@ import {
   acceptEmail,
   cancelEmail,
   checkIdempotencyKey,
+  EmailListFilters,
   EmailListItemSchema,
-  EmailListWithContentQuery,
   EmailSchema,
   getEmail,
   listEmails,
@@ -23,6 +24,7 @@ import { TenantCache } from "../../tenant-cache";
 import type { AppEnv } from "../env";
 import {
   jsonResponse,
+  PageQuery,
   pageOf,
   problemResponse,
   problems,
@@ -34,6 +36,7 @@ import { jsonBody, queryParams } from "../validate";
 import { bindEmailBatchRoute } from "./batches";
 
 const tags = ["Emails"];
+const EmailListQuery = v.object({ ...EmailListFilters.entries, ...PageQuery.entries });
 /** Another instance's account change is seen by this one's accept path within this time. */
 const SENDER_CACHE_MS = 1_000;
 
@@ -110,7 +113,7 @@ export function emailsApi(deps: AppDeps) {
         ...problems(401, 422),
       },
     }),
-    queryParams(EmailListWithContentQuery),
+    queryParams(EmailListQuery),
     async (c) =>
       c.json(
         await listEmails(deps.db.kysely, c.get("tenantId"), {
