@@ -5,28 +5,28 @@ import type { StandardSchemaV1 } from "@standard-schema/spec";
 import * as v from "valibot";
 import { contentChoiceProblems, SendEmailFields, type SendEmailRequest, SendEmailSchema } from "../emails";
 import type { FieldIssue } from "../errors";
-import { toFieldIssues } from "../validation";
+import { named, toFieldIssues } from "../validation";
 
-const BatchEmail = v.pipe(
-  v.partial(SendEmailFields),
-  v.title("BatchEmail"),
-  v.description(
-    "One email: any field of a single send. Together with `defaults` it must make a complete send request.",
+/** One email of a batch, and the batch's `defaults`: any field of a single send. */
+const BatchEmail = named(
+  "BatchEmail",
+  v.pipe(
+    v.partial(SendEmailFields),
+    v.description(
+      "Any field of a single send. An email together with the batch's `defaults` must make a complete send request.",
+    ),
   ),
 );
 
-export const SendBatchSchema = v.pipe(
+const BatchRequest = v.pipe(
   v.object({
-    defaults: v.optional(
-      v.pipe(
-        v.partial(SendEmailFields),
-        v.description(
-          "Fields every email has unless it gives its own; `variables`, `metadata` and `headers` are merged key by key " +
-            "(the email's keys win).",
-        ),
-      ),
+    // Described on the request: the document keeps no description beside a $ref.
+    defaults: v.optional(BatchEmail),
+    emails: v.pipe(
+      v.array(BatchEmail),
+      v.minLength(1, "needs at least one email"),
+      v.description("The emails, each with what it does not take from `defaults` (at least its recipients)."),
     ),
-    emails: v.pipe(v.array(BatchEmail), v.minLength(1, "needs at least one email")),
   }),
   // Also for a request whose other fields are wrong, so one answer names every failing email.
   v.rawCheck(({ dataset, addIssue }) => {
@@ -50,8 +50,19 @@ export const SendBatchSchema = v.pipe(
       }
     });
   }),
-  v.title("SendBatchRequest"),
+  v.description(
+    "`defaults`: fields every email has unless it gives its own; `variables`, `metadata` and `headers` are merged " +
+      "key by key (the email's keys win).",
+  ),
 );
+
+export const SendBatchSchema = named("SendBatchRequest", BatchRequest, {
+  defaults: { from: "Acme <news@example.com>", template_id: "tpl_01m8vv5rm0w0zmws1e8p6khwxt", tags: ["december-news"] },
+  emails: [
+    { to: ["ada@example.org"], variables: { name: "Ada" } },
+    { to: ["grace@example.org"], variables: { name: "Grace" } },
+  ],
+});
 
 export type SendBatchRequest = v.InferOutput<typeof SendBatchSchema>;
 type PartialEmail = v.InferOutput<typeof BatchEmail>;
