@@ -2,7 +2,7 @@
 // requests and document them; compiling (with line and column of a mistake) is the domain's check.
 import * as v from "valibot";
 import { CONTENT_MAX_DOC } from "../mail";
-import { MAX_STORED_INTEGER } from "../validation";
+import { MAX_STORED_INTEGER, named } from "../validation";
 import { MAX_BLOCK_DEPTH, MAX_TEMPLATE_EXPRESSIONS } from "./engine";
 import { MAX_RENDER_STEPS } from "./render-budget";
 
@@ -53,13 +53,12 @@ const TEMPLATE_FIELDS = {
   text: v.optional(v.nullable(TextField)),
 };
 
-export const CreateTemplateSchema = v.pipe(
+const CreateTemplateFields = v.pipe(
   v.object(TEMPLATE_FIELDS),
   v.forward(
     v.check((t) => (t.html ?? null) !== null || (t.text ?? null) !== null, "give html, text or both"),
     ["html"],
   ),
-  v.title("CreateTemplate"),
   v.description(
     "Handlebars syntax. Helpers: if, unless, each, with, lookup. A template that does not compile is refused (422, " +
       "with the part, line and column). Rendering one email may take at most " +
@@ -69,13 +68,23 @@ export const CreateTemplateSchema = v.pipe(
   ),
 );
 
-export const UpdateTemplateSchema = v.pipe(
-  v.partial(v.object(TEMPLATE_FIELDS)),
-  v.title("UpdateTemplate"),
-  v.description(
-    "Fields left out keep their value; `null` removes the html or text part. A change of subject, html or text " +
-      "writes a new version (versions are never changed); a change of name alone does not.",
+export const CreateTemplateSchema = named("CreateTemplateRequest", CreateTemplateFields, {
+  name: "Order confirmation",
+  subject: "Your order {{order.id}}",
+  html: "<p>Hello {{name}}, thanks for order {{order.id}}.</p>",
+  text: "Hello {{name}}, thanks for order {{order.id}}.",
+});
+
+export const UpdateTemplateSchema = named(
+  "UpdateTemplateRequest",
+  v.pipe(
+    v.partial(v.object(TEMPLATE_FIELDS)),
+    v.description(
+      "Fields left out keep their value; `null` removes the html or text part. A change of subject, html or text " +
+        "writes a new version (versions are never changed); a change of name alone does not.",
+    ),
   ),
+  { subject: "Your order {{order.id}} is confirmed" },
 );
 
 export const VariablesField = v.pipe(
@@ -98,13 +107,14 @@ export const VersionField = v.pipe(
   v.description("A version of the template; default: its current version."),
 );
 
-export const RenderTemplateSchema = v.pipe(
+export const RenderTemplateSchema = named(
+  "RenderTemplateRequest",
   v.object({
     variables: v.optional(VariablesField),
     version: v.optional(VersionField),
     strict: v.optional(StrictField),
   }),
-  v.title("RenderTemplate"),
+  { variables: { name: "Ada", order: { id: "A-1042" } }, strict: true },
 );
 
 export type CreateTemplateInput = v.InferOutput<typeof CreateTemplateSchema>;

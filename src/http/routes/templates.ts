@@ -1,7 +1,7 @@
 // /v1/templates: versioned templates, their versions, and a render preview. Only translates
 // HTTP; the rules live in src/templates.
 import { Hono } from "hono";
-import { describeRoute } from "hono-openapi";
+import { describeRoute, validator } from "hono-openapi";
 import * as v from "valibot";
 import type { AppDeps } from "../../deps";
 import { notFound } from "../../errors";
@@ -23,6 +23,7 @@ import {
   UpdateTemplateSchema,
   updateTemplate,
 } from "../../templates";
+import { IntegerParam, MAX_STORED_INTEGER } from "../../validation";
 import type { AppEnv } from "../env";
 import { jsonResponse, PageQuery, pageOf, problems, TENANT_SECURITY } from "../openapi";
 import { jsonBody, queryParams } from "../validate";
@@ -35,6 +36,10 @@ const ListQuery = v.object({
       v.description("`content`: each item with its `html` and `text`. Without it a page leaves them out."),
     ),
   ),
+});
+const VersionPath = v.object({
+  id: v.string(),
+  version: v.pipe(IntegerParam(1, MAX_STORED_INTEGER), v.description("The version, from 1.")),
 });
 const tags = ["Templates"];
 
@@ -158,10 +163,13 @@ export function templatesApi(deps: AppDeps) {
       security: TENANT_SECURITY,
       responses: { 200: jsonResponse("The version", TemplateVersionSchema), ...problems(401, 404) },
     }),
+    // A path that names no version is one that does not exist: 404, as for an unknown version.
+    validator("param", VersionPath, (result) => {
+      if (!result.success) throw notFound("template version");
+    }),
     async (c) => {
-      const version = c.req.param("version");
-      if (!/^[1-9]\d{0,8}$/.test(version)) throw notFound("template version");
-      return c.json(await getTemplateVersion(db, c.get("tenantId"), c.req.param("id"), Number(version)));
+      const { id, version } = c.req.valid("param");
+      return c.json(await getTemplateVersion(db, c.get("tenantId"), id, version));
     },
   );
 
