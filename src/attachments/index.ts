@@ -19,5 +19,5 @@ export {
   prepareEmailAttachments,
 } from "./email-attachments";
 export { pruneExpiredAttachments } from "./prune";
-export { type Attachment, AttachmentSchema } from "./schemas";
+export { type Attachment, AttachmentSchema, UploadedAttachmentsSchema } from "./schemas";
 export { UploadBuffers } from "./upload-buffers";

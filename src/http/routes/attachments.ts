@@ -2,7 +2,6 @@
 // and storage live in src/attachments.
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
-import * as v from "valibot";
 import {
   AttachmentSchema,
   deleteAttachment,
@@ -10,6 +9,7 @@ import {
   getAttachmentContent,
   listAttachments,
   UploadBuffers,
+  UploadedAttachmentsSchema,
   uploadAttachments,
 } from "../../attachments";
 import type { AppDeps } from "../../deps";
@@ -19,8 +19,6 @@ import { largestRequestBody } from "../middleware/body-limit";
 import { multipartFiles } from "../multipart-files";
 import { jsonResponse, PageQuery, pageOf, problems, responseHeaders, TENANT_SECURITY } from "../openapi";
 import { queryParams } from "../validate";
-
-const UploadedSchema = v.pipe(v.object({ data: v.array(AttachmentSchema) }), v.title("UploadedAttachments"));
 
 const MULTIPART = /^multipart\/form-data\s*(;|$)/i;
 const tags = ["Attachments"];
@@ -68,7 +66,7 @@ export function attachmentsApi(deps: AppDeps) {
           },
         },
       },
-      responses: { 201: jsonResponse("Stored", UploadedSchema), ...problems(400, 401, 413, 415, 422, 503) },
+      responses: { 201: jsonResponse("Stored", UploadedAttachmentsSchema), ...problems(400, 401, 413, 415, 422, 503) },
     }),
     async (c) => {
       if (!MULTIPART.test(c.req.header("Content-Type") ?? "")) {
