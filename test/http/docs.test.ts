@@ -67,9 +67,12 @@ describe(`API reference (${TEST_DIALECT})`, () => {
   });
 
   it("generates the request schemas from the validators (one source of truth)", () => {
-    type Body = { content: Record<string, { schema: { properties: Record<string, unknown>; required: string[] } }> };
+    type Schema = { $ref?: string; properties: Record<string, unknown>; required: string[] };
+    type Body = { content: Record<string, { schema: Schema }> };
     const operation = doc.paths["/v1/tenants/{tenantId}/api-keys"]?.post as { requestBody?: Body } | undefined;
-    const body = operation?.requestBody?.content["application/json"]?.schema;
+    const given = operation?.requestBody?.content["application/json"]?.schema;
+    const named = (doc.components as unknown as { schemas?: Record<string, Schema> }).schemas;
+    const body = given?.$ref ? named?.[given.$ref.split("/").at(-1)!] : given;
     expect(body?.required).toContain("name");
     expect(Object.keys(body?.properties ?? {})).toEqual(expect.arrayContaining(["name", "daily_limit"]));
   });
