@@ -69,7 +69,8 @@ function recipientReport(block: FieldBlock): RecipientReport {
   if (action) report.action = action;
   if (status) report.status = status;
   if (diagnostic) report.diagnostic = { type: diagnostic.type.toLowerCase(), text: diagnostic.text };
-  const remote = typedValue(block.get("remote-mta"))?.text;
+  // Gmail writes "mx.example.org. (203.0.113.10, the server for …)": the name without comment or root dot.
+  const remote = typedValue(block.get("remote-mta"))?.text.split(/[\s(]/)[0]?.replace(/\.$/, "");
   if (remote) report.remoteMta = remote;
   const lastAttempt = dateOf(block.get("last-attempt-date"));
   if (lastAttempt) report.lastAttemptAt = lastAttempt;
