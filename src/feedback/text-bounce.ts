@@ -19,6 +19,8 @@ export interface TextBounce {
 /** Only the start of a notice is read: the recipients and their errors come first. */
 export const MAX_TEXT_SCAN = 64 * 1024;
 const MAX_CANDIDATES = 50;
+/** Address mentions looked at: a notice names a few recipients, a few times each. */
+const MAX_OCCURRENCES = 500;
 /** How far after an address its error may stand, within the same paragraph. */
 const WINDOW_AFTER = 400;
 
@@ -131,6 +133,7 @@ function addressesIn(text: string): Occurrence[] {
     const word = m[0].replace(/\.+$/, "");
     if (word.includes("@") && word.length <= 254 && isAddrSpec(word)) {
       found.push({ address: word, start: m.index, end: m.index + word.length });
+      if (found.length >= MAX_OCCURRENCES) break;
     }
   }
   return found;
@@ -157,8 +160,12 @@ function windowsOf(text: string, address: string, occurrences: Occurrence[]): st
     const previous = occurrences[i - 1];
     const from = previous && previous.address.toLowerCase() !== address ? Math.max(lineStart, previous.end) : lineStart;
     let to = Math.min(text.length, o.end + WINDOW_AFTER);
-    const next = occurrences.slice(i + 1).find((n) => n.address.toLowerCase() !== address);
-    if (next) to = Math.min(to, next.start);
+    for (let j = i + 1; j < occurrences.length && occurrences[j]!.start < to; j++) {
+      if (occurrences[j]!.address.toLowerCase() !== address) {
+        to = occurrences[j]!.start;
+        break;
+      }
+    }
     const paragraphEnd = text.slice(o.end, to).search(/\n[ \t]*\n[ \t]*\S/);
     if (paragraphEnd >= 0) to = o.end + paragraphEnd;
     windows.push(text.slice(from, to));

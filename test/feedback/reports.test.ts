@@ -271,6 +271,39 @@ describe("broken and hostile input", () => {
     expect(parsed).toMatchObject({ kind: "unknown", reason: "the delivery-status part names no recipient" });
   });
 
+  it("reads at most a thousand blocks of a delivery-status part that claims thousands of recipients", async () => {
+    const blocks = Array.from(
+      { length: 5000 },
+      (_, i) => `Final-Recipient: rfc822; u${i}@example.com\r\nAction: failed`,
+    );
+    const raw = Buffer.from(
+      'From: MAILER-DAEMON@x.example\r\nContent-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n' +
+        `--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; x\r\n\r\n${blocks.join("\r\n\r\n")}\r\n--b--\r\n`,
+    );
+    const parsed = await parseFeedbackMessage(raw, { secrets });
+    expect(recipientsOf(parsed).length).toBeLessThan(1000);
+  });
+
+  it("refuses a message of more MIME parts than the bound as unreadable", async () => {
+    const parts = "--b\r\nContent-Type: text/plain\r\n\r\nx\r\n".repeat(500);
+    const raw = Buffer.from(
+      `From: a@x.example\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n${parts}--b--\r\n`,
+    );
+    const parsed = await parseFeedbackMessage(raw, { secrets });
+    expect(parsed).toMatchObject({ kind: "unknown", reason: expect.stringContaining("child nodes") });
+  });
+
+  it("reads a prose notice of hundreds of kilobytes of addresses and codes quickly, naming at most 50 recipients", async () => {
+    const body = Array.from({ length: 30_000 }, (_, i) => `<u${i}@example.com>: 550 5.1.1 unknown`).join("\n");
+    const raw = Buffer.from(
+      `From: MAILER-DAEMON@x.example\r\nSubject: Undelivered Mail Returned to Sender\r\n\r\nThis is the mail system at host x.\r\n${body}`,
+    );
+    const started = performance.now();
+    const parsed = await parseFeedbackMessage(raw, { secrets });
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(recipientsOf(parsed)).toHaveLength(50);
+  });
+
   it("never throws on random bytes or random edits of a real DSN", async () => {
     const real = fixture("postfix-dsn-live.eml");
     await fc.assert(
