@@ -54,7 +54,10 @@ describe("DSNs from a real Postfix relay", () => {
   });
 
   /** Sends one email through the relay with a signed return path; resolves with the DSN for it. */
-  async function sendAndAwaitDsn(to: string): Promise<{ emailId: string; messageId: string; dsn: ReceivedMessage }> {
+  async function sendAndAwaitDsn(
+    to: string,
+    notify: ("success" | "failure" | "delay")[] = ["failure", "delay"],
+  ): Promise<{ emailId: string; messageId: string; dsn: ReceivedMessage }> {
     const emailId = newId("em");
     const returnPath = returnPathFor(secrets, {
       prefix: "bounces",
@@ -75,7 +78,7 @@ describe("DSNs from a real Postfix relay", () => {
       text: "Hello",
       headers: { "X-Posthorn-Email-Id": emailId },
       envelope: { from: returnPath, to: [to] },
-      dsn: { id: emailId, return: "headers", notify: ["failure", "delay"] },
+      dsn: { id: emailId, return: "headers", notify },
     });
     transport.close();
     const deadline = Date.now() + DSN_WAIT_MS;
@@ -135,6 +138,20 @@ describe("DSNs from a real Postfix relay", () => {
     expect(parsed.recipients).toEqual([
       expect.objectContaining({ outcome: "delayed", action: "delayed", status: "4.4.1" }),
     ]);
+  }, 30_000);
+
+  it("reads the success notice for mail handed to a next hop without DSN (NOTIFY=SUCCESS) as delivered, Action relayed", async () => {
+    // smtp-server does not announce DSN, so Postfix reports the hand-over itself (RFC 3461 §6.2.4).
+    const { emailId, dsn } = await sendAndAwaitDsn(`reader@${MX_DOMAIN}`, ["success", "failure"]);
+    const parsed = await parseFeedbackMessage(dsn.raw, { secrets, envelopeTo: dsn.envelope.to });
+
+    expect(parsed.kind).toBe("dsn");
+    if (parsed.kind !== "dsn") return;
+    expect(parsed.envelopeId).toBe(emailId);
+    expect(parsed.recipients).toEqual([
+      expect.objectContaining({ outcome: "delivered", action: "relayed", recipient: `reader@${MX_DOMAIN}` }),
+    ]);
+    expect(mx.messages.some((m) => m.envelope.to.includes(`reader@${MX_DOMAIN}`))).toBe(true);
   }, 30_000);
 
   it("still reads a DSN whose return path this server did not sign, but names no email from its token", async () => {
