@@ -7,8 +7,11 @@ import { validationFailed } from "../errors";
 import { DAY_MS, HOUR_MS } from "../time-windows";
 import { LATENCY_COLUMNS, latencyQuantile } from "./latency-histogram";
 import { ROLLUP_COUNTERS, type RollupCounter } from "./rollups";
+import type { STATS_GROUPINGS, StatsFigures, StatsReport } from "./schemas";
 
-export type StatsGroupBy = "day" | "hour" | "smtp_account" | "tag";
+export type { StatsReport };
+
+export type StatsGroupBy = (typeof STATS_GROUPINGS)[number];
 
 export interface StatsQuery {
   from?: string;
@@ -16,21 +19,6 @@ export interface StatsQuery {
   group_by?: StatsGroupBy;
   tag?: string;
   smtp_account_id?: string;
-}
-
-export type StatsFigures = Record<RollupCounter, number> & {
-  /** sent / (sent + failed); null before anything finished. */
-  success_rate: number | null;
-  p50_latency_ms: number | null;
-  p95_latency_ms: number | null;
-};
-
-export interface StatsReport {
-  from: string;
-  to: string;
-  group_by: StatsGroupBy;
-  data: (StatsFigures & { group: string | null })[];
-  totals: StatsFigures;
 }
 
 export const DEFAULT_STATS_RANGE_MS = 7 * DAY_MS;

@@ -3,17 +3,12 @@
 // status, id) index keeps this to the tenant's unfinished rows).
 import type { Kysely } from "kysely";
 import type { Database } from "../db";
+import type { QueueStatus } from "./schemas";
 
 const WAITING = ["scheduled", "queued", "sending"] as const;
 type WaitingStatus = (typeof WAITING)[number];
 
-export interface QueueStatus {
-  counts: Record<WaitingStatus, number>;
-  /** Queued emails not being tried now, by reason (no_account, hourly_limit, daily_limit, backoff, …). */
-  held: Record<string, number>;
-  by_smtp_account: { smtp_account_id: string | null; queued: number; sending: number }[];
-  oldest_waiting: { email_id: string; waiting_since: string; age_seconds: number } | null;
-}
+export type { QueueStatus };
 
 export async function queueStatus(db: Kysely<Database>, tenantId: string, now = Date.now()): Promise<QueueStatus> {
   const unfinished = db.selectFrom("emails").where("tenant_id", "=", tenantId);
