@@ -10,7 +10,7 @@ import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from "../
 import { getTenant } from "../tenants";
 
 import { generateApiKey, hashApiKey } from "./key-format";
-import type { ApiKey, CreatedApiKey } from "./schemas";
+import { API_KEY_NAME_MAX, type ApiKey, type CreatedApiKey } from "./schemas";
 import { API_KEY_SCOPES } from "./scopes";
 
 export {
@@ -21,10 +21,16 @@ export {
   UNKNOWN_PREFIX_TTL_MS,
 } from "./authenticator";
 export { apiKeyMatches, apiKeyPrefix, hashApiKey } from "./key-format";
-export { type ApiKey, ApiKeySchema, type CreatedApiKey, CreatedApiKeySchema, MeSchema } from "./schemas";
+export {
+  API_KEY_NAME_MAX,
+  type ApiKey,
+  ApiKeySchema,
+  CreateApiKeySchema,
+  type CreatedApiKey,
+  CreatedApiKeySchema,
+  MeSchema,
+} from "./schemas";
 export { API_KEY_SCOPES, type ApiKeyScope, ownEmailsOnly, requireScope, scopeAllows, scopeNeeded } from "./scopes";
-
-export const API_KEY_NAME_MAX = 200;
 
 type Row = Selectable<ApiKeysTable>;
 

@@ -7,7 +7,7 @@ import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from "../
 
 import { TENANT_NAME_MAX, type Tenant } from "./schemas";
 
-export { TENANT_NAME_MAX, type Tenant, TenantSchema } from "./schemas";
+export { CreateTenantSchema, TENANT_NAME_MAX, type Tenant, TenantSchema } from "./schemas";
 
 type Row = { id: string; name: string; created_at: number };
 const toTenant = (r: Row): Tenant => ({

@@ -1,50 +1,20 @@
 // The operator's API (POSTHORN_ADMIN_KEY): tenants and their API keys.
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
-import * as v from "valibot";
 import {
-  API_KEY_SCOPES,
   ApiKeySchema,
+  CreateApiKeySchema,
   CreatedApiKeySchema,
   createApiKey,
   listApiKeys,
   revokeApiKey,
 } from "../../api-keys";
 import type { AppDeps } from "../../deps";
-import { createTenant, getTenant, listTenants, TENANT_NAME_MAX, TenantSchema } from "../../tenants";
-import { MAX_STORED_INTEGER } from "../../validation";
+import { CreateTenantSchema, createTenant, getTenant, listTenants, TenantSchema } from "../../tenants";
 import type { AppEnv } from "../env";
 import { adminAuth } from "../middleware/auth";
 import { ADMIN_SECURITY, jsonResponse, PageQuery, pageOf, problems } from "../openapi";
 import { jsonBody, queryParams } from "../validate";
-
-const CreateTenant = v.object({
-  name: v.pipe(v.string(), v.trim(), v.minLength(1, "must not be empty"), v.maxLength(TENANT_NAME_MAX)),
-});
-
-const CreateApiKey = v.object({
-  name: v.pipe(v.string(), v.trim(), v.minLength(1, "must not be empty"), v.maxLength(200)),
-  scope: v.optional(
-    v.pipe(
-      v.picklist(API_KEY_SCOPES, `must be one of ${API_KEY_SCOPES.join(", ")}`),
-      v.description(
-        "What the key may do (see ApiKey.scope). Default: `full` for a tenant's first working key (it sets " +
-          "up SMTP accounts and webhooks), `sending` for the keys after it, which is what applications should hold.",
-      ),
-    ),
-  ),
-  daily_limit: v.optional(
-    v.nullable(
-      v.pipe(
-        v.number(),
-        v.integer(),
-        v.minValue(1),
-        v.maxValue(MAX_STORED_INTEGER),
-        v.description("Most emails this key may send per UTC day; null for no limit."),
-      ),
-    ),
-  ),
-});
 
 const tags = ["Operator"];
 
@@ -62,7 +32,7 @@ export function tenantsApi(deps: AppDeps) {
       security: ADMIN_SECURITY,
       responses: { 201: jsonResponse("Created", TenantSchema), ...problems(401, 403, 422) },
     }),
-    jsonBody(CreateTenant),
+    jsonBody(CreateTenantSchema),
     async (c) => c.json(await createTenant(db.kysely, c.req.valid("json")), 201),
   );
 
@@ -104,7 +74,7 @@ export function tenantsApi(deps: AppDeps) {
       security: ADMIN_SECURITY,
       responses: { 201: jsonResponse("Created", CreatedApiKeySchema), ...problems(401, 403, 404, 422) },
     }),
-    jsonBody(CreateApiKey),
+    jsonBody(CreateApiKeySchema),
     async (c) => {
       const body = c.req.valid("json");
       const key = await createApiKey(db.kysely, {
