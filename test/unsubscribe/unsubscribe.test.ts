@@ -77,6 +77,16 @@ describe(`List-Unsubscribe (${TEST_DIALECT})`, () => {
   const suppressionOf = (key: string, address: string) =>
     t.request("GET", `/v1/suppressions/${encodeURIComponent(address)}`, { key });
 
+  it("answers a one-click POST larger than RFC 8058's one line with a 413 problem, before reading the link", async () => {
+    const res = await t.request("POST", "/u/nonsense", {
+      body: `List-Unsubscribe=One-Click&${"x".repeat(5000)}`,
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    });
+    expect(res.status).toBe(413);
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+    expect(await res.json()).toMatchObject({ code: "payload_too_large" });
+  });
+
   it("refuses a link whose token was altered, truncated or sealed by another server", async () => {
     const { key } = await t.createTenantWithKey();
     await createSmtpAccount(t, key, smtp);

@@ -4,10 +4,17 @@ import * as v from "valibot";
 import { UNAVAILABLE_RETRY_AFTER_SECONDS } from "../../db";
 import type { AppDeps } from "../../deps";
 import { PosthornError } from "../../errors";
+import { named } from "../../validation";
 import type { AppEnv } from "../env";
 import { jsonResponse, problems } from "../openapi";
 
-const Health = v.object({ status: v.string() });
+const Health = named(
+  "Health",
+  v.object({
+    status: v.pipe(v.picklist(["ok", "ready"]), v.description("`ok` from /health, `ready` from /health/ready.")),
+  }),
+  { status: "ok" },
+);
 
 export function healthApi(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();

@@ -55,7 +55,18 @@ export function metricsApi(deps: AppDeps): Hono<AppEnv> {
       // The empty requirement: no token at all is allowed too (on a loopback listener, with none set).
       security: [{}, { MetricsToken: [] }],
       responses: {
-        200: { description: "The metrics", content: { "text/plain": { schema: { type: "string" } } } },
+        200: {
+          // Sent as `text/plain; version=0.0.4; charset=utf-8`: the media type is named without its parameters.
+          description: "The metrics, as `text/plain; version=0.0.4` (Prometheus text exposition)",
+          content: {
+            "text/plain": {
+              schema: {
+                type: "string",
+                examples: ["# TYPE posthorn_emails_accepted_total counter\nposthorn_emails_accepted_total 1204\n"],
+              },
+            },
+          },
+        },
         ...problems(401, 403),
       },
     }),

@@ -7,8 +7,10 @@ import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { describeRoute } from "hono-openapi";
 import type { AppDeps } from "../../deps";
+import { PosthornError } from "../../errors";
 import { readUnsubscribeToken, unsubscribeByToken } from "../../unsubscribe";
 import type { AppEnv } from "../env";
+import { problemResponse } from "../openapi";
 
 /** RFC 8058's body is `List-Unsubscribe=One-Click`; nothing bigger is expected. */
 const MAX_BODY = 4096;
@@ -40,9 +42,10 @@ const invalid = (c: Context<AppEnv>) =>
   );
 
 const tags = ["Unsubscribe"];
+/** The page is `text/html; charset=utf-8`; the document names the media type without its parameter. */
 const htmlResponse = (description: string) => ({
   description,
-  content: { "text/html": { schema: { type: "string" as const } } },
+  content: { "text/html": { schema: { type: "string" as const, examples: ["<!doctype html>…"] } } },
 });
 
 export function unsubscribeApi(deps: AppDeps): Hono<AppEnv> {
@@ -56,7 +59,10 @@ export function unsubscribeApi(deps: AppDeps): Hono<AppEnv> {
       summary: "Unsubscribe page",
       operationId: "showUnsubscribePage",
       description: "Shown to a person who follows the List-Unsubscribe link: one button that sends the POST below.",
-      responses: { 200: htmlResponse("A confirmation page"), 404: htmlResponse("The link is not genuine") },
+      responses: {
+        200: htmlResponse("A page with one button that unsubscribes"),
+        404: htmlResponse("The link is not genuine: a page saying so"),
+      },
     }),
     (c) => {
       const claim = readUnsubscribeToken(deps.secrets, c.req.param("token"));
@@ -83,9 +89,21 @@ export function unsubscribeApi(deps: AppDeps): Hono<AppEnv> {
         "RFC 8058 one-click unsubscribe, as mailbox providers send it (`List-Unsubscribe=One-Click`); no API key: " +
         "the link is signed. The address joins the sender's suppression list with reason `unsubscribe`. " +
         "Repeating it is harmless.",
-      responses: { 200: htmlResponse("Unsubscribed"), 404: htmlResponse("The link is not genuine") },
+      responses: {
+        200: htmlResponse("Unsubscribed: a page saying so"),
+        404: htmlResponse("The link is not genuine: a page saying so"),
+        413: {
+          ...problemResponse(413),
+          description: `The body is larger than ${MAX_BODY} bytes (\`payload_too_large\`).`,
+        },
+      },
     }),
-    bodyLimit({ maxSize: MAX_BODY, onError: (c) => c.text("Request body too large", 413) }),
+    bodyLimit({
+      maxSize: MAX_BODY,
+      onError: () => {
+        throw new PosthornError("payload_too_large", `An unsubscribe request carries at most ${MAX_BODY} bytes.`);
+      },
+    }),
     async (c) => {
       const claim = await unsubscribeByToken(db, deps.secrets, c.req.param("token"));
       if (!claim) return invalid(c);
