@@ -154,7 +154,10 @@ export const pageOf = <T extends v.GenericSchema>(item: T, name: string) =>
     name,
     v.object({
       data: v.array(item),
-      next_cursor: v.pipe(v.nullable(v.string()), v.description("Pass as `cursor` for the next page; null at the end.")),
+      next_cursor: v.pipe(
+        v.nullable(v.string()),
+        v.description("Pass as `cursor` for the next page; null at the end."),
+      ),
     }),
   );
 
