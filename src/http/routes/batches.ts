@@ -110,6 +110,7 @@ export function batchesApi(deps: AppDeps) {
     async (c) => c.json(await getBatch(db, c.get("tenantId"), c.req.param("id"), ownEmailsOnly(c.get("apiKey")))),
   );
 
+  // Pausing or resuming a cancelled batch is a 409; cancelling it again changes nothing.
   const control = (action: "pause" | "resume" | "cancel", summary: string, description: string) =>
     r.post(
       `/:id/${action}`,
@@ -119,7 +120,10 @@ export function batchesApi(deps: AppDeps) {
         operationId: `${action}Batch`,
         description,
         security: TENANT_SECURITY,
-        responses: { 200: jsonResponse("The batch", BatchSchema), ...problems(401, 404, 409) },
+        responses: {
+          200: jsonResponse("The batch", BatchSchema),
+          ...(action === "cancel" ? problems(401, 404) : problems(401, 404, 409)),
+        },
       }),
       async (c) => {
         const fn = action === "pause" ? pauseBatch : action === "resume" ? resumeBatch : cancelBatch;
@@ -132,8 +136,16 @@ export function batchesApi(deps: AppDeps) {
     "Its emails not yet handed to SMTP wait (they show `wait_reason`); emails being sent at that moment finish. " +
       "409 for a cancelled batch.",
   );
-  control("resume", "Resume a batch", "Held emails are sent again: queued ones now, scheduled ones at their time.");
-  control("cancel", "Cancel a batch", "Cancels every email not yet handed to SMTP. Cannot be undone.");
+  control(
+    "resume",
+    "Resume a batch",
+    "Held emails are sent again: queued ones now, scheduled ones at their time. 409 for a cancelled batch.",
+  );
+  control(
+    "cancel",
+    "Cancel a batch",
+    "Cancels every email not yet handed to SMTP. Cannot be undone; cancelling a cancelled batch changes nothing.",
+  );
 
   return r;
 }
