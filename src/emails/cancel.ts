@@ -2,7 +2,7 @@
 import type { Kysely } from "kysely";
 import type { Database, WriteBatcher } from "../db";
 import { type EmailEvents, SNAPSHOT_COLUMNS } from "../email-events";
-import { conflict, notFound } from "../errors";
+import { conflict } from "../errors";
 import { cancelWaitingEmails } from "../queue";
 import { getEmail } from "./read";
 import type { EmailResource } from "./resource";
@@ -21,9 +21,8 @@ export async function cancelEmail(
     return r ? 1 : 0;
   });
   if (changed > 0) deps.events.afterCancel();
-  const email = await getEmail(deps.db.kysely, tenantId, id, sentWithKey).catch(() => {
-    throw notFound("email");
-  });
+  // getEmail's own 404 for an email that is not there (or not this key's); a database that does not answer stays a 503.
+  const email = await getEmail(deps.db.kysely, tenantId, id, sentWithKey);
   if (changed === 0 && email.status !== "cancelled") {
     throw conflict(`The email is ${email.status}; only scheduled or queued emails can be cancelled.`);
   }
