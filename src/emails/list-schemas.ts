@@ -30,12 +30,13 @@ export const EmailListItemSchema = named(
   "EmailListItem",
   v.pipe(
     v.object({
-      ...EmailSchema.pipe[0].entries,
+      ...v.omit(EmailSchema.pipe[0], ["attempts"]).entries,
       text: onlyWithContent("The plain-text body"),
       html: onlyWithContent("The HTML body"),
     }),
     v.description(
-      "An email as listed: without `text` and `html` unless `include=content`; `GET /v1/emails/{id}` has them.",
+      "An email as listed: without `text` and `html` unless `include=content`, and without `attempts`; " +
+        "`GET /v1/emails/{id}` has them.",
     ),
   ),
 );

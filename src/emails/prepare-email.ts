@@ -10,25 +10,10 @@ import { type Address, domainOf } from "../mail";
 import { HELD_FOREVER } from "../queue";
 import { fromAllowed, type SenderIdentity } from "../smtp-accounts";
 import type { EmailContent } from "./content";
+import type { AcceptedEmail, RecipientState } from "./schemas";
 import { MAX_SCHEDULE_AHEAD_MS, type SendEmailRequest } from "./send-request";
 
-export interface RecipientState {
-  email: string;
-  status: "pending" | "sent" | "failed" | "suppressed";
-  smtp_code?: number;
-  smtp_response?: string;
-}
-
-/** What a 202 says about one accepted email. */
-export interface AcceptedEmail {
-  id: string;
-  object: "email";
-  status: EmailStatus;
-  created_at: string;
-  scheduled_at: string | null;
-  wait_reason?: string;
-  suppressed_recipients?: string[];
-}
+export type { RecipientState } from "./schemas";
 
 export interface PreparedEmail {
   row: Insertable<EmailsTable>;

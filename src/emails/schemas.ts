@@ -39,6 +39,9 @@ export const AttemptSchema = named(
   }),
 );
 
+/** What a 202 says about one accepted email. */
+export type AcceptedEmail = v.InferOutput<typeof AcceptedEmailSchema>;
+
 const RecipientSchema = named(
   "Recipient",
   v.object({
@@ -48,6 +51,8 @@ const RecipientSchema = named(
     smtp_response: v.optional(v.string()),
   }),
 );
+
+export type RecipientState = v.InferOutput<typeof RecipientSchema>;
 
 export const EmailSchema = named(
   "Email",
