@@ -121,6 +121,37 @@ describe(`webhook endpoints (${TEST_DIALECT})`, () => {
     ]);
   });
 
+  it("answers a test send whose body is not JSON with 400 malformed_json, and an unknown event with 422", async () => {
+    const { key } = await t.createTenantWithKey();
+    const { id } = await createWebhook(t, key, { url: receiver.url });
+    const before = receiver.received.length;
+    const malformed = await t.request("POST", `/v1/webhooks/${id}/test`, {
+      key,
+      body: "{not json",
+      headers: { "Content-Type": "application/json" },
+    });
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toMatchObject({ code: "malformed_json" });
+    const unknown = await t.request("POST", `/v1/webhooks/${id}/test`, { key, json: { type: "email.opened" } });
+    expect(unknown.status).toBe(422);
+    expect(await unknown.json()).toMatchObject({ code: "validation_failed", field: "type" });
+    expect(receiver.received.length).toBe(before);
+  });
+
+  it("sends an email.deferred sample about a queued email, as a real deferral is", async () => {
+    const { key } = await t.createTenantWithKey();
+    const { id } = await createWebhook(t, key, { url: receiver.url });
+    const before = receiver.received.length;
+    expect((await t.request("POST", `/v1/webhooks/${id}/test`, { key, json: { type: "email.deferred" } })).status).toBe(
+      200,
+    );
+    expect(receiver.received[before]!.json).toMatchObject({ type: "email.deferred", data: { status: "queued" } });
+    const log = (await (await t.request("GET", `/v1/webhooks/${id}/deliveries`, { key })).json()) as {
+      data: { payload: { data: { status: string } } }[];
+    };
+    expect(log.data[0]!.payload.data.status).toBe("queued");
+  });
+
   it("pages the delivery log with a cursor", async () => {
     const { key } = await t.createTenantWithKey();
     const { id } = await createWebhook(t, key, { url: receiver.url });
