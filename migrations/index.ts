@@ -8,6 +8,7 @@ import * as m004 from "./004_observability";
 import * as m005 from "./005_fair_claims";
 import * as m006 from "./006_instances";
 import * as m007 from "./007_key_scopes";
+import * as m008 from "./008_delivery_feedback";
 
 export const migrations: Record<string, Migration> = {
   "001_foundation": m001,
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   "005_fair_claims": m005,
   "006_instances": m006,
   "007_key_scopes": m007,
+  "008_delivery_feedback": m008,
 };

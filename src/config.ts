@@ -321,6 +321,36 @@ export const SETTINGS = {
     parse: parseDuration,
     text: "finished deliveries and their attempt log are deleted after this",
   }),
+  inboundSmtpPort: optional({
+    env: "POSTHORN_INBOUND_SMTP_PORT",
+    shown: "unset (off)",
+    parse: parsePort,
+    text: "port of the inbound SMTP listener for bounces and complaints sent to the bounce domains (point their MX here; e.g. 25)",
+  }),
+  inboundSmtpHost: setting({
+    env: "POSTHORN_INBOUND_SMTP_HOST",
+    default: "0.0.0.0",
+    parse: parseHost,
+    text: "interface the inbound SMTP listener binds to",
+  }),
+  inboundMaxBytes: setting({
+    env: "POSTHORN_INBOUND_MAX_BYTES",
+    default: "1mb",
+    parse: parseSize,
+    text: "largest inbound message (a bounce, a complaint) accepted; SIZE is advertised and larger ones get 552",
+  }),
+  inboundMaxConnections: setting({
+    env: "POSTHORN_INBOUND_MAX_CONNECTIONS",
+    default: "50",
+    parse: parsePositiveInt,
+    text: "inbound SMTP connections at once (more are answered 421)",
+  }),
+  bouncePrefix: setting({
+    env: "POSTHORN_BOUNCE_PREFIX",
+    default: "bounces",
+    parse: parseBouncePrefix,
+    text: "local part before the `+token` of the return path on a bounce domain (`bounces+…@bounce.example.com`), at most 15 characters",
+  }),
   metricsToken: optional({
     env: "POSTHORN_METRICS_TOKEN",
     shown: "unset",
@@ -393,6 +423,13 @@ function parsePublicUrl(name: string, raw: string | undefined): string | undefin
     );
   }
   return url.toString().replace(/\/+$/, "");
+}
+
+function parseBouncePrefix(name: string, raw: string): string {
+  if (!/^[a-z0-9][a-z0-9.-]{0,14}$/.test(raw)) {
+    throw new ConfigError(`${name} must be 1–15 lower-case letters, digits, dots or hyphens (got "${raw}")`);
+  }
+  return raw;
 }
 
 function parsePort(name: string, raw: string): number {

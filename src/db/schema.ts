@@ -9,6 +9,8 @@ type Immutable<T> = ColumnType<T, T, never>;
 export interface TenantsTable {
   id: Immutable<string>;
   name: string;
+  /** Where its accounts' bounces come back to, unless an account names its own. */
+  bounce_domain: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: Immutable<number>;
 }
 
@@ -64,6 +66,8 @@ export interface SmtpAccountsTable {
   dkim_domain: ColumnType<string | null, string | null | undefined, string | null>;
   dkim_selector: ColumnType<string | null, string | null | undefined, string | null>;
   dkim_private_key_sealed: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Mail sent through it gets a VERP return path on this domain (bounces+<token>@…). */
+  bounce_domain: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: Immutable<number>;
   updated_at: number;
 }
@@ -262,4 +266,43 @@ export interface Database extends ObservabilityTables {
   attachments: AttachmentsTable;
   email_attachments: EmailAttachmentsTable;
   instances: InstancesTable;
+  inbound_messages: InboundMessagesTable;
+  email_feedback: EmailFeedbackTable;
+}
+
+export type InboundSource = "smtp" | "imap";
+export type InboundKind = "dsn" | "text_bounce" | "complaint" | "auto_reply" | "unknown";
+
+export interface InboundMessagesTable {
+  id: Immutable<string>;
+  tenant_id: string | null;
+  source: Immutable<InboundSource>;
+  received_at: Immutable<number>;
+  envelope_from: Immutable<string | null>;
+  envelope_to: Immutable<string | null>;
+  from_header: Immutable<string | null>;
+  subject: Immutable<string | null>;
+  message_id: Immutable<string | null>;
+  kind: Immutable<InboundKind>;
+  matched: number;
+  email_id: string | null;
+  outcome: string;
+  size_bytes: Immutable<number>;
+  raw: Immutable<Uint8Array>;
+}
+
+export type FeedbackType = "bounced" | "soft_bounced" | "delayed" | "delivered" | "complained";
+
+export interface EmailFeedbackTable {
+  id: Immutable<string>;
+  tenant_id: Immutable<string>;
+  email_id: Immutable<string>;
+  recipient: Immutable<string>;
+  type: Immutable<FeedbackType>;
+  at: Immutable<number>;
+  status_code: Immutable<string | null>;
+  diagnostic: Immutable<string | null>;
+  remote_mta: Immutable<string | null>;
+  source: Immutable<InboundSource | "tracking">;
+  inbound_message_id: Immutable<string | null>;
 }

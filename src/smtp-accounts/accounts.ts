@@ -143,6 +143,7 @@ export async function createSmtpAccount(
     last_error_at: null,
     consecutive_failures: 0,
     ...dkimColumns(f, undefined, id, deps.secrets),
+    bounce_domain: null,
     created_at: now,
     updated_at: now,
   };

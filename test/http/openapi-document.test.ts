@@ -21,7 +21,7 @@ type Operation = {
   responses: Record<string, Response>;
 };
 type OpenApi = {
-  servers?: { url: string }[];
+  servers?: { url: string; description?: string }[];
   info: { description: string };
   tags: { name: string }[];
   paths: Record<string, Record<string, Operation>>;
