@@ -6,7 +6,7 @@ import * as v from "valibot";
 import type { Database } from "../db";
 import type { FieldIssue } from "../errors";
 import { newId } from "../ids";
-import { validationError } from "../validation";
+import { named, validationError } from "../validation";
 import { type CheckedFile, checkFile } from "./attachments";
 import {
   type AttachmentRow,
@@ -25,7 +25,7 @@ const ContentIdField = v.pipe(
   v.description("Makes the file an inline part usable as `cid:<content_id>` in the html, e.g. `logo`."),
 );
 
-const AttachmentItem = v.pipe(
+const AttachmentItemFields = v.pipe(
   v.object({
     attachment_id: v.optional(v.pipe(v.string(), v.maxLength(64), v.description("An uploaded attachment's id."))),
     filename: v.optional(v.pipe(v.string(), v.maxLength(1000), v.description("The file's name (inline files)."))),
@@ -45,7 +45,9 @@ const AttachmentItem = v.pipe(
     (a) => (a.attachment_id !== undefined) !== (a.content !== undefined && a.filename !== undefined),
     "give attachment_id, or filename and content",
   ),
+  v.description("An uploaded file by `attachment_id`, or a small one inline (`filename` and base64 `content`)."),
 );
+const AttachmentItem = named("AttachmentInput", AttachmentItemFields);
 
 /** Spread into the send request's fields. */
 export const EmailAttachmentFields = {
