@@ -1,6 +1,8 @@
 // /openapi.json as client generators read it: named types, short operation ids, every status
 // and header an operation answers with, whole numbers as integers and times as date-times.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import Ajv from "ajv";
+import addFormats from "ajv-formats";
 import { createTestApp } from "../helpers/app";
 import { TEST_DIALECT } from "../helpers/db";
 
@@ -180,6 +182,22 @@ describe(`the OpenAPI document for generated clients (${TEST_DIALECT})`, () => {
         example: true,
       });
     }
+  });
+
+  it("gives examples that are valid against their own schemas", () => {
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    addFormats(ajv);
+    const local = JSON.parse(JSON.stringify(doc.components).replaceAll('"#/components/', '"doc#/components/'));
+    ajv.addSchema({ $id: "doc", components: local });
+    let checked = 0;
+    for (const [name, schema] of Object.entries(local.schemas as Record<string, Schema>)) {
+      for (const example of schema.examples ?? []) {
+        const valid = ajv.validate({ $ref: `doc#/components/schemas/${name}` }, example);
+        expect({ name, errors: valid ? null : ajv.errors }).toEqual({ name, errors: null });
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(20);
   });
 
   it("lists this server under `servers` when POSTHORN_PUBLIC_URL is set, and no guess otherwise", async () => {
