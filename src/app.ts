@@ -17,6 +17,7 @@ import {
   metricsApi,
   notFoundHandler,
   queueApi,
+  refuseNulInUrl,
   requestBodyLimit,
   requestId,
   requestLog,
@@ -42,7 +43,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     const origins = deps.config.corsOrigins;
     app.use(cors({ origin: origins.includes("*") ? "*" : origins, exposeHeaders: ["X-Request-Id", "Retry-After"] }));
   }
-  app.use("/v1/*", requestBodyLimit(deps.config), requireJsonBody());
+  app.use("/v1/*", refuseNulInUrl(), requestBodyLimit(deps.config), requireJsonBody());
 
   app.route("/", healthApi(deps));
   app.route("/", metricsApi(deps));

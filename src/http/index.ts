@@ -8,6 +8,7 @@ export { httpMetrics } from "./middleware/http-metrics";
 export { requestId } from "./middleware/request-id";
 export { requestLog } from "./middleware/request-log";
 export { securityHeaders } from "./middleware/security-headers";
+export { refuseNulInUrl } from "./middleware/url-characters";
 export { buildOpenApiDocument } from "./openapi";
 export { attachmentsApi } from "./routes/attachments";
 export { batchesApi } from "./routes/batches";

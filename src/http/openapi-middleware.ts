@@ -21,7 +21,10 @@ const UNEXPECTED = problem(
 const UNAVAILABLE = problem(
   "Temporarily unavailable (e.g. the database does not answer); Retry-After says when to try again.",
 );
-const MALFORMED = problem("Malformed request (`malformed_json`: the body is not JSON).");
+const MALFORMED = problem(
+  "Malformed request: the body is not JSON (`malformed_json`), or the URL or a text field holds a NUL character (`bad_request`).",
+);
+const BAD_URL = problem("The URL holds a NUL character, %00 (`bad_request`).");
 const TOO_LARGE = problem("Request body too large (`payload_too_large`, POSTHORN_BODY_LIMIT).");
 const NOT_JSON = problem("The body is not JSON by its Content-Type (`unsupported_media_type`).");
 
@@ -33,12 +36,14 @@ export function describeMiddleware<D>(doc: D): D {
       const add = (status: string, response: Response) => {
         op.responses![status] ??= structuredClone(response);
       };
-      // /v1: body limit and JSON content type (src/http/middleware), on every request with a body.
+      // /v1: no NUL in the URL; body limit and JSON content type on every request with a body.
       if (path.startsWith("/v1/") && (method === "post" || method === "put" || method === "patch")) {
         if (op.requestBody?.content?.["application/json"]) add("400", MALFORMED);
+        add("400", BAD_URL);
         add("413", TOO_LARGE);
         add("415", NOT_JSON);
       }
+      if (path.startsWith("/v1/")) add("400", BAD_URL);
       // Everything but liveness reads the database.
       if (path !== "/health") add("503", UNAVAILABLE);
       add("500", UNEXPECTED);

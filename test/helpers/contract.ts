@@ -41,6 +41,8 @@ function contractOf(fetchDocument: () => Promise<Response>): Promise<OpenAPIBack
       ignoreTrailingSlashes: false,
       customizeAjv: (ajv) => {
         addFormats(ajv);
+        // RFC 3339 as the API promises it: ajv-formats 2 also takes `2026-12-02 17:00:00`.
+        ajv.addFormat("date-time", /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$/);
         // The document's own annotations, not validation keywords.
         ajv.addKeyword("example");
         ajv.addKeyword("x-posthorn-scope");

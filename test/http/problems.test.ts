@@ -72,6 +72,19 @@ describe(`problem+json for each error class (${TEST_DIALECT})`, () => {
     await expectProblem(await t.admin("GET", "/v1/tenants/ten_nope"), 404, "not_found", "/v1/tenants/ten_nope");
   });
 
+  it("answers 400 bad_request for a NUL in a path id or a query value, the same on both dialects", async () => {
+    for (const path of ["/v1/emails/em_%00", "/v1/emails?tag=%00", "/v1/suppressions/a%00@example.org"]) {
+      const res = await t.request("GET", path, { key: tenant.key });
+      const problem = await expectProblem(
+        res,
+        400,
+        "bad_request",
+        decodeURIComponent(new URL(path, "http://x").pathname),
+      );
+      expect(problem.detail).toContain("NUL");
+    }
+  });
+
   it("answers 413 payload_too_large for a body over POSTHORN_BODY_LIMIT", async () => {
     const name = "x".repeat(BODY_LIMIT + 10);
     const res = await t.request("POST", "/v1/tenants", { key: TEST_ADMIN_KEY, json: { name } });
