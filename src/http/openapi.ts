@@ -138,6 +138,17 @@ export function jsonResponse(
   };
 }
 
+/** The `Idempotency-Key` request header of the sending routes; `covers` says what one key covers. */
+export const idempotencyKeyHeader = (covers: string) => ({
+  name: "Idempotency-Key",
+  in: "header" as const,
+  required: false,
+  description:
+    `Retry safely: ${covers}. The same key with the same body within POSTHORN_IDEMPOTENCY_TTL (24 h by default) ` +
+    "returns the first answer (with `Idempotent-Replayed: true`) and queues nothing new; with another body, 409.",
+  schema: { type: "string" as const, maxLength: 256 },
+});
+
 /** For routes authenticated by a tenant's API key. */
 export const TENANT_SECURITY: Record<string, string[]>[] = [{ ApiKey: [] }, { Bearer: [] }];
 /** For the operator's routes. */

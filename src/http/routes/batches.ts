@@ -20,6 +20,7 @@ import type { AcceptDeps } from "../../emails";
 import { checkIdempotencyKey, quotaHeaders } from "../../emails";
 import type { AppEnv } from "../env";
 import {
+  idempotencyKeyHeader,
   jsonResponse,
   PageQuery,
   pageOf,
@@ -31,14 +32,7 @@ import {
 } from "../openapi";
 import { jsonBody, queryParams } from "../validate";
 
-const IDEMPOTENCY_HEADER = {
-  name: "Idempotency-Key",
-  in: "header" as const,
-  required: false,
-  description:
-    "One key covers the whole batch: a retry with the same body returns the first answer and queues nothing.",
-  schema: { type: "string" as const, maxLength: 256 },
-};
+const IDEMPOTENCY_HEADER = idempotencyKeyHeader("one key covers the whole batch");
 
 /** `POST /batch` on the emails router, sharing its accept dependencies (sender and suppression caches). */
 export function bindEmailBatchRoute(r: Hono<AppEnv>, deps: AppDeps, acceptDeps: AcceptDeps): void {

@@ -23,6 +23,7 @@ import { SuppressionSnapshots } from "../../suppressions";
 import { TenantCache } from "../../tenant-cache";
 import type { AppEnv } from "../env";
 import {
+  idempotencyKeyHeader,
   jsonResponse,
   PageQuery,
   pageOf,
@@ -40,14 +41,7 @@ const EmailListQuery = v.object({ ...EmailListFilters.entries, ...PageQuery.entr
 /** Another instance's account change is seen by this one's accept path within this time. */
 const SENDER_CACHE_MS = 1_000;
 
-const IDEMPOTENCY_HEADER = {
-  name: "Idempotency-Key",
-  in: "header" as const,
-  required: false,
-  description:
-    "Retry safely: the same key with the same body within 24 h returns the first answer and queues nothing new.",
-  schema: { type: "string" as const, maxLength: 256 },
-};
+const IDEMPOTENCY_HEADER = idempotencyKeyHeader("one key covers one email");
 
 export function emailsApi(deps: AppDeps) {
   const r = new Hono<AppEnv>();
