@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 
 const ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz";
 
-export type IdPrefix = "ten" | "key" | "smtp" | "em" | "att" | "tpl" | "bat" | "wh" | "whd" | "sup";
+export type IdPrefix = "ten" | "key" | "smtp" | "em" | "att" | "tpl" | "bat" | "wh" | "whd" | "sup" | "inb" | "fb";
 
 export function newId(prefix: IdPrefix, now = Date.now()): string {
   let time = "";

@@ -171,7 +171,7 @@ export interface ApiKeyUsageTable {
   count: number;
 }
 
-export type SuppressionReason = "unknown_user" | "hard_bounce" | "unsubscribe" | "manual";
+export type SuppressionReason = "unknown_user" | "hard_bounce" | "complaint" | "unsubscribe" | "manual";
 
 export interface SuppressionsTable {
   tenant_id: string;

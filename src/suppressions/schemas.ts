@@ -4,7 +4,7 @@ import * as v from "valibot";
 import { addressProblem } from "../mail";
 import { named, Timestamp } from "../validation";
 
-export const SUPPRESSION_REASONS = ["unknown_user", "hard_bounce", "unsubscribe", "manual"] as const;
+export const SUPPRESSION_REASONS = ["unknown_user", "hard_bounce", "complaint", "unsubscribe", "manual"] as const;
 export const SUPPRESSION_DETAIL_MAX = 1000;
 
 export const SuppressionReasonSchema = named(
@@ -13,7 +13,7 @@ export const SuppressionReasonSchema = named(
     v.picklist(SUPPRESSION_REASONS, `must be one of ${SUPPRESSION_REASONS.join(", ")}`),
     v.description(
       "`unknown_user`: the server said the mailbox does not exist (5.1.x); `hard_bounce`: another " +
-        "permanent refusal; `unsubscribe`: the recipient asked; `manual`: added by you.",
+        "permanent refusal (also one reported later, by a DSN); `complaint`: the reader reported the mail as spam; `unsubscribe`: the recipient asked; `manual`: added by you.",
     ),
   ),
 );
