@@ -3,6 +3,7 @@ export { type AcceptDeps, type AcceptResult, acceptEmail, type RecipientState } 
 export { cancelEmail } from "./cancel";
 export { contentContext, resolveContent } from "./content";
 export { contentChoiceProblems } from "./content-fields";
+export * from "./feedback";
 export { checkIdempotencyKey, requestHash } from "./idempotency";
 export { EmailListFilters, EmailListItemSchema } from "./list-schemas";
 export { type PreparedEmail, prepareEmail, recipientsOf } from "./prepare-email";

@@ -3,6 +3,7 @@ import type { Kysely } from "kysely";
 import type { Database, EmailStatus } from "../db";
 import { notFound, validationFailed } from "../errors";
 import { decodeCursor, type Page, pageSize, toPage } from "../pagination";
+import { listEmailFeedback } from "./feedback";
 import { EMAIL_METADATA_COLUMNS, type EmailResource, toEmailResource } from "./resource";
 
 /** With `sentWithKey`, only an email accepted with that API key (a `sending` key sees only its own). */
@@ -26,7 +27,7 @@ export async function getEmail(
     .where("email_id", "=", id)
     .orderBy("attempt")
     .execute();
-  return toEmailResource(row, attempts);
+  return toEmailResource(row, attempts, await listEmailFeedback(db, tenantId, id));
 }
 
 export interface EmailFilter {

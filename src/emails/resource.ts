@@ -5,6 +5,7 @@ import type { EmailAttemptsTable, EmailRow } from "../db";
 export type { EmailRow } from "../db";
 
 import type { Address } from "../mail";
+import type { FeedbackEvent } from "./feedback";
 import type { RecipientState } from "./prepare-email";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -68,7 +69,7 @@ function waiting(row: EmailMetadataRow) {
 }
 
 /** With `text`/`html` when the row carries its bodies (a metadata row leaves them out). */
-export function toEmailResource(row: EmailMetadataRow | WithBodies, attempts?: AttemptRow[]) {
+export function toEmailResource(row: EmailMetadataRow | WithBodies, attempts?: AttemptRow[], feedback?: FeedbackEvent[]) {
   return {
     id: row.id,
     object: "email" as const,
@@ -103,6 +104,7 @@ export function toEmailResource(row: EmailMetadataRow | WithBodies, attempts?: A
     batch_id: row.batch_id,
     attachment_count: row.attachment_count,
     ...(attempts ? { attempts: attempts.map(toAttemptResource) } : {}),
+    ...(feedback ? { feedback } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 // Response shapes of the emails API, for the OpenAPI document.
 import * as v from "valibot";
 import { Integer, named, Timestamp } from "../validation";
+import { FEEDBACK_TYPES, FeedbackEventSchema } from "./feedback";
 
 const EXAMPLE_ID = "em_01m8vv5rm08jhtrpssz9rva8mm";
 const EXAMPLE_ACCOUNT_ID = "smtp_01m8vv5rm0x5zejsmfmydzr5jr";
@@ -42,17 +43,25 @@ export const AttemptSchema = named(
 /** What a 202 says about one accepted email. */
 export type AcceptedEmail = v.InferOutput<typeof AcceptedEmailSchema>;
 
+const SEND_STATES = ["pending", "sent", "failed", "suppressed"] as const;
+
 const RecipientSchema = named(
   "Recipient",
   v.object({
     email: v.string(),
-    status: v.picklist(["pending", "sent", "failed", "suppressed"]),
+    status: v.pipe(
+      v.picklist([...SEND_STATES, ...FEEDBACK_TYPES]),
+      v.description("After `sent`, what came back about it (docs/feedback.md): the latest, strongest feedback."),
+    ),
     smtp_code: v.optional(Integer),
     smtp_response: v.optional(v.string()),
   }),
 );
 
-export type RecipientState = v.InferOutput<typeof RecipientSchema>;
+/** A recipient as accepting and sending keep it; only feedback.ts writes the feedback states. */
+export type RecipientState = Omit<v.InferOutput<typeof RecipientSchema>, "status"> & {
+  status: (typeof SEND_STATES)[number];
+};
 
 export const EmailSchema = named(
   "Email",
@@ -90,6 +99,12 @@ export const EmailSchema = named(
     batch_id: v.pipe(v.nullable(v.string()), v.description("The batch the email was sent in.")),
     attachment_count: Integer,
     attempts: v.optional(v.array(AttemptSchema)),
+    feedback: v.optional(
+      v.pipe(
+        v.array(FeedbackEventSchema),
+        v.description("What came back after sending (bounces, complaints…), oldest first."),
+      ),
+    ),
   }),
   {
     id: EXAMPLE_ID,
