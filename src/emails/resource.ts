@@ -69,7 +69,11 @@ function waiting(row: EmailMetadataRow) {
 }
 
 /** With `text`/`html` when the row carries its bodies (a metadata row leaves them out). */
-export function toEmailResource(row: EmailMetadataRow | WithBodies, attempts?: AttemptRow[], feedback?: FeedbackEvent[]) {
+export function toEmailResource(
+  row: EmailMetadataRow | WithBodies,
+  attempts?: AttemptRow[],
+  feedback?: FeedbackEvent[],
+) {
   return {
     id: row.id,
     object: "email" as const,
