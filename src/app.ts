@@ -13,6 +13,7 @@ import {
   errorHandler,
   healthApi,
   httpMetrics,
+  inboundApi,
   meApi,
   metricsApi,
   notFoundHandler,
@@ -66,6 +67,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   tenantScoped("/v1/batches", batchesApi(deps));
   tenantScoped("/v1/templates", templatesApi(deps));
   tenantScoped("/v1/attachments", attachmentsApi(deps));
+  tenantScoped("/v1/inbound", inboundApi(deps));
 
   let document: Promise<unknown> | undefined;
   app.route(

@@ -15,6 +15,7 @@ export { batchesApi } from "./routes/batches";
 export { docsApi } from "./routes/docs";
 export { emailsApi } from "./routes/emails";
 export { healthApi } from "./routes/health";
+export { inboundApi } from "./routes/inbound";
 export { meApi } from "./routes/me";
 export { METRICS_REFUSED_HINT, metricsAccess, metricsApi } from "./routes/metrics";
 export { smtpAccountsApi } from "./routes/smtp-accounts";
