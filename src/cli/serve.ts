@@ -1,4 +1,5 @@
 import { loadConfig, settingsHelp } from "../config";
+import { BounceDomains, type InboundListener, startInboundListener } from "../inbound";
 import { createLogger } from "../logger";
 import { startService } from "../service";
 import { DATABASE_FLAGS, DATABASE_FLAGS_HELP, parseFlags } from "./args";
@@ -29,6 +30,25 @@ Durations take ms, s, m, h, d; sizes kb, mb, gb. See docs/configuration.md.`,
     const config = loadConfig(env, values);
     const log = createLogger(config.logLevel);
     const service = await startService(config, log);
+    let inbound: InboundListener | undefined;
+    if (config.inboundSmtpPort !== undefined) {
+      try {
+        const { deps } = service;
+        inbound = await startInboundListener(
+          { ...deps, domains: new BounceDomains(deps.db.kysely) },
+          {
+            host: config.inboundSmtpHost,
+            port: config.inboundSmtpPort,
+            maxBytes: config.inboundMaxBytes,
+            maxConnections: config.inboundMaxConnections,
+          },
+        );
+        log.info("inbound SMTP listening", { host: inbound.host, port: inbound.port });
+      } catch (err) {
+        await service.stop();
+        throw err;
+      }
+    }
 
     await new Promise<void>((resolve) => {
       let stopping = false;
@@ -36,10 +56,13 @@ Durations take ms, s, m, h, d; sizes kb, mb, gb. See docs/configuration.md.`,
         if (stopping) return;
         stopping = true;
         log.info("shutting down", { signal });
-        service.stop().then(resolve, (err) => {
-          log.error("error while shutting down", { err });
-          resolve();
-        });
+        // The listener first: a message in DATA is answered (or refused 4xx) while the database is still open.
+        Promise.resolve(inbound?.close())
+          .then(() => service.stop())
+          .then(resolve, (err) => {
+            log.error("error while shutting down", { err });
+            resolve();
+          });
       };
       process.once("SIGTERM", () => stop("SIGTERM"));
       process.once("SIGINT", () => stop("SIGINT"));
