@@ -13,13 +13,20 @@ import scalarBundlePath from "../../../node_modules/@scalar/api-reference/dist/b
 import type { AppEnv } from "../env";
 
 const SCALAR_PATH = "/docs/scalar.js";
+/**
+ * Run before the bundle: the Zod inside it probes for eval with `Function("")` to compile its
+ * parsers, which the page's CSP refuses (and reports as a violation). Jitless from the start, it
+ * never asks, so a violation on /docs always means something real.
+ */
+const SCALAR_PRELUDE = "globalThis.__zod_globalConfig ??= { jitless: true };\n";
 let scalarGzipped: Uint8Array<ArrayBuffer> | undefined;
 
 /** Gzipped once, on first request, so cold start does not pay for it. */
 async function scalarBundle(): Promise<Uint8Array<ArrayBuffer>> {
-  scalarGzipped ??= Bun.gzipSync(
-    new Uint8Array(await Bun.file(scalarBundlePath as string).arrayBuffer()),
-  ) as Uint8Array<ArrayBuffer>;
+  if (!scalarGzipped) {
+    const bundle = await Bun.file(scalarBundlePath as string).bytes();
+    scalarGzipped = Bun.gzipSync(Buffer.concat([Buffer.from(SCALAR_PRELUDE), bundle])) as Uint8Array<ArrayBuffer>;
+  }
   return scalarGzipped;
 }
 
