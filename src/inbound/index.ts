@@ -1,7 +1,13 @@
 // Inbound feedback: messages that come back to the bounce domains (over the SMTP listener now,
 // from IMAP mailboxes later), matched to the emails they are about and acted on, each one kept.
 export { BOUNCE_DOMAINS_TTL_MS, BounceDomains } from "./bounce-domains";
-export { type InboundListener, type InboundListenerOptions, startInboundListener } from "./listener";
+export {
+  INBOUND_SOCKET_TIMEOUT_MS,
+  type InboundListener,
+  type InboundListenerOptions,
+  MAX_INBOUND_RECIPIENTS,
+  startInboundListener,
+} from "./listener";
 export {
   type InboundDeps,
   type InboundInput,

@@ -6,10 +6,11 @@ import { sql } from "kysely";
 import nodemailer from "nodemailer";
 import { returnPathFor } from "../../src/feedback";
 import { newId } from "../../src/ids";
-import { BounceDomains, type InboundListener, startInboundListener } from "../../src/inbound";
+import { BounceDomains, type InboundListener, MAX_INBOUND_RECIPIENTS, startInboundListener } from "../../src/inbound";
 import { createTestApp, type TestApp } from "../helpers/app";
 import type { TenantWithKey } from "../helpers/tenants";
 import { autoReplyMessage, complaintMessage, dsnMessage } from "./reports";
+import { openDialog } from "./smtp-dialog";
 
 const DOMAIN_A = "bounce.a.test";
 const DOMAIN_B = "bounce.b.test";
@@ -308,6 +309,32 @@ describe("other feedback", () => {
   });
 });
 
+describe("a report with neither a return path nor the original's ids", () => {
+  it("matches the one email sent to the address within 7 days", async () => {
+    const sent = await sentEmail(a, "only-once@example.org");
+    const reply = await deliver(
+      dsnMessage({ recipient: "only-once@example.org", action: "failed", status: "5.1.1" }),
+      `bounces@${DOMAIN_A}`,
+    );
+    expect(reply.code).toBe(250);
+    expect((await email(a, sent.id)).recipients[0]!.status).toBe("bounced");
+  });
+
+  it("matches nothing when two emails were sent to the address (which one is not known)", async () => {
+    const first = await sentEmail(a, "twice-sent@example.org");
+    await sentEmail(a, "twice-sent@example.org");
+    const reply = await deliver(
+      dsnMessage({ recipient: "twice-sent@example.org", action: "failed", status: "5.1.1" }),
+      `bounces@${DOMAIN_A}`,
+    );
+    expect(reply.code).toBe(250);
+    expect((await email(a, first.id)).recipients[0]!.status).toBe("sent");
+    expect(await suppression(a, "twice-sent@example.org")).toBeUndefined();
+    const listed = (await inbound(a, "?matched=false")).data.find((m) => m.id === inboundIdOf(reply));
+    expect(listed?.outcome).toContain("several emails");
+  });
+});
+
 describe("when the database fails during DATA", () => {
   let sent: { id: string };
   beforeEach(async () => {
@@ -344,5 +371,50 @@ describe("GET /v1/inbound", () => {
     const res = await app.request("GET", `/v1/inbound/${first.data[0]!.id}`, { key: b.key });
     expect(res.status).toBe(404);
     expect((await app.request("GET", `/v1/inbound/${newId("inb")}`, { key: a.key })).status).toBe(404);
+  });
+});
+
+describe("the listener under hostile or careless clients", () => {
+  it("answers 552 5.3.4 to a message over the limit sent without a SIZE declaration, and keeps serving", async () => {
+    const smtp = await openDialog(listener.port);
+    expect(await smtp.send("EHLO client.test")).toStartWith("250");
+    expect(await smtp.send("MAIL FROM:<>")).toStartWith("250");
+    expect(await smtp.send(`RCPT TO:<bounces@${DOMAIN_A}>`)).toStartWith("250");
+    expect(await smtp.send("DATA")).toStartWith("354");
+    const reply = await smtp.sendRaw(`Subject: big\r\n\r\n${"y".repeat(76).concat("\r\n").repeat(400)}.\r\n`);
+    expect(reply).toStartWith("552 5.3.4");
+    expect(await smtp.send("NOOP")).toStartWith("250");
+    smtp.close();
+  });
+
+  it("records bytes that are no MIME at all as unknown, answering 250", async () => {
+    const reply = await deliver(
+      new Uint8Array([0xff, 0xfe, 0x00, 0x41, 0x0d, 0x0a, 0x80, 0x81]),
+      `bounces@${DOMAIN_A}`,
+    );
+    expect(reply.code).toBe(250);
+    const listed = (await inbound(a)).data.find((m) => m.id === inboundIdOf(reply));
+    expect(listed).toMatchObject({ kind: "unknown", matched: false });
+  });
+
+  it("offers no AUTH and refuses a recipient past the bound", async () => {
+    const smtp = await openDialog(listener.port);
+    const ehlo = await smtp.send("EHLO client.test");
+    expect(ehlo).toStartWith("250");
+    expect(await smtp.send("AUTH PLAIN AGFkYQBzZWNyZXQ=")).toMatch(/^5\d\d/);
+    expect(await smtp.send("MAIL FROM:<>")).toStartWith("250");
+    for (let i = 0; i < MAX_INBOUND_RECIPIENTS; i++) {
+      expect(await smtp.send(`RCPT TO:<bounces+${i}@${DOMAIN_A}>`)).toStartWith("250");
+    }
+    expect(await smtp.send(`RCPT TO:<bounces+x@${DOMAIN_A}>`)).toMatch(/^45\d/);
+    smtp.close();
+  });
+
+  it("answers 421 to connections past POSTHORN_INBOUND_MAX_CONNECTIONS", async () => {
+    const held = await Promise.all([1, 2, 3, 4, 5].map(() => openDialog(listener.port)));
+    const extra = await openDialog(listener.port);
+    expect(extra.greeting).toStartWith("421");
+    await extra.closed;
+    for (const d of held) d.close();
   });
 });
