@@ -246,7 +246,9 @@ function effectsFor(target: FeedbackTarget, reports: Effect<string | undefined>[
   const effects: Effect[] = [];
   const skipped: string[] = [];
   for (const report of reports) {
-    const address = claimed && reports.length === 1 ? claimed : (report.recipient ?? claimed);
+    // A complaint's Original-Rcpt-To is often redacted: an email to one recipient can only be about that one.
+    const only = target.recipients.length === 1 ? target.recipients[0]!.email : undefined;
+    const address = claimed && reports.length === 1 ? claimed : (report.recipient ?? claimed ?? only);
     if (!address) {
       skipped.push("a report without a recipient ignored");
       continue;

@@ -276,6 +276,14 @@ describe("other feedback", () => {
     expect(await suppression(a, "angry@example.org")).toMatchObject({ reason: "complaint" });
   });
 
+  it("takes a complaint whose recipient is redacted as about the email's only recipient", async () => {
+    const sent = await sentEmail(a, "redacted@example.org");
+    const reply = await deliver(complaintMessage({ about: { messageId: sent.messageId } }), `bounces@${DOMAIN_A}`);
+    expect(reply.code).toBe(250);
+    expect((await email(a, sent.id)).recipients[0]!.status).toBe("complained");
+    expect(await suppression(a, "redacted@example.org")).toMatchObject({ reason: "complaint" });
+  });
+
   it("matches by the returned Message-ID alone", async () => {
     const sent = await sentEmail(a, "by-id@example.org");
     const reply = await deliver(

@@ -60,7 +60,7 @@ export function dsnMessage(opts: {
   return new TextEncoder().encode(text);
 }
 
-export function complaintMessage(opts: { recipient: string; about: About }): Uint8Array {
+export function complaintMessage(opts: { recipient?: string; about: About }): Uint8Array {
   const text = [
     "From: feedback@isp.example",
     "To: bounces@bounce.test",
@@ -80,7 +80,7 @@ export function complaintMessage(opts: { recipient: string; about: About }): Uin
     "Feedback-Type: abuse",
     "User-Agent: ISP-FBL/1.0",
     "Version: 1",
-    `Original-Rcpt-To: ${opts.recipient}`,
+    ...(opts.recipient ? [`Original-Rcpt-To: ${opts.recipient}`] : []),
     "",
     "--b2",
     "Content-Type: text/rfc822-headers",
