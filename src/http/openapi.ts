@@ -76,6 +76,11 @@ type ResponseHeader =
   | "Idempotent-Replayed"
   | "Content-Disposition";
 
+const count = (description: string): OpenAPIV3_1.HeaderObject => ({
+  description,
+  schema: { type: "integer", minimum: 0 },
+});
+
 /** The response headers the API sends, declared once in `components.headers`. */
 const RESPONSE_HEADERS: Record<ResponseHeader, OpenAPIV3_1.HeaderObject> = {
   "X-Request-Id": {
@@ -83,22 +88,10 @@ const RESPONSE_HEADERS: Record<ResponseHeader, OpenAPIV3_1.HeaderObject> = {
     required: true,
     schema: { type: "string", maxLength: 128 },
   },
-  "Retry-After": {
-    description: "Seconds to wait before trying again.",
-    schema: { type: "integer", minimum: 0 },
-  },
-  "RateLimit-Limit": {
-    description: "The tenant's daily sending quota (emails), when it has one.",
-    schema: { type: "integer", minimum: 0 },
-  },
-  "RateLimit-Remaining": {
-    description: "Emails left in the quota's current day.",
-    schema: { type: "integer", minimum: 0 },
-  },
-  "RateLimit-Reset": {
-    description: "Seconds until the quota's day starts again.",
-    schema: { type: "integer", minimum: 0 },
-  },
+  "Retry-After": count("Seconds to wait before trying again."),
+  "RateLimit-Limit": count("The tenant's daily sending quota (emails), when it has one."),
+  "RateLimit-Remaining": count("Emails left in the quota's current day."),
+  "RateLimit-Reset": count("Seconds until the quota's day starts again."),
   "RateLimit-Policy": {
     description: "The quota as `<limit>;w=86400` (IETF RateLimit header fields).",
     schema: { type: "string" },
@@ -147,6 +140,13 @@ export const idempotencyKeyHeader = (covers: string) => ({
     `Retry safely: ${covers}. The same key with the same body within POSTHORN_IDEMPOTENCY_TTL (24 h by default) ` +
     "returns the first answer (with `Idempotent-Replayed: true`) and queues nothing new; with another body, 409.",
   schema: { type: "string" as const, maxLength: 256 },
+});
+
+/** What a sending route (one email, a batch) answers: 202 with the quota and replay headers, or a problem. */
+export const sendingResponses = (description: string, schema: Parameters<typeof resolver>[0]) => ({
+  202: jsonResponse(description, schema, { ...QUOTA_HEADERS, ...responseHeaders("Idempotent-Replayed") }),
+  ...problems(400, 401, 409, 413, 415, 422),
+  429: problemResponse(429, QUOTA_HEADERS),
 });
 
 /** For routes authenticated by a tenant's API key. */

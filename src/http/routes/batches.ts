@@ -24,10 +24,8 @@ import {
   jsonResponse,
   PageQuery,
   pageOf,
-  problemResponse,
   problems,
-  QUOTA_HEADERS,
-  responseHeaders,
+  sendingResponses,
   TENANT_SECURITY,
 } from "../openapi";
 import { jsonBody, queryParams } from "../validate";
@@ -50,14 +48,7 @@ export function bindEmailBatchRoute(r: Hono<AppEnv>, deps: AppDeps, acceptDeps: 
         "cancelled.",
       security: TENANT_SECURITY,
       parameters: [IDEMPOTENCY_HEADER],
-      responses: {
-        202: jsonResponse("Accepted: the batch and its emails", AcceptedBatchSchema, {
-          ...QUOTA_HEADERS,
-          ...responseHeaders("Idempotent-Replayed"),
-        }),
-        ...problems(400, 401, 409, 413, 415, 422),
-        429: problemResponse(429, QUOTA_HEADERS),
-      },
+      responses: sendingResponses("Accepted: the batch and its emails", AcceptedBatchSchema),
     }),
     jsonBody(SendBatchSchema),
     async (c) => {

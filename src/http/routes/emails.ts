@@ -27,10 +27,8 @@ import {
   jsonResponse,
   PageQuery,
   pageOf,
-  problemResponse,
   problems,
-  QUOTA_HEADERS,
-  responseHeaders,
+  sendingResponses,
   TENANT_SECURITY,
 } from "../openapi";
 import { jsonBody, queryParams } from "../validate";
@@ -72,14 +70,7 @@ export function emailsApi(deps: AppDeps) {
         "`from` must be an account's from_email or on one of its allowed_from_domains.",
       security: TENANT_SECURITY,
       parameters: [IDEMPOTENCY_HEADER],
-      responses: {
-        202: jsonResponse("Accepted and queued (or scheduled)", AcceptedEmailSchema, {
-          ...QUOTA_HEADERS,
-          ...responseHeaders("Idempotent-Replayed"),
-        }),
-        ...problems(400, 401, 409, 413, 415, 422),
-        429: problemResponse(429, QUOTA_HEADERS),
-      },
+      responses: sendingResponses("Accepted and queued (or scheduled)", AcceptedEmailSchema),
     }),
     jsonBody(SendEmailSchema),
     async (c) => {
