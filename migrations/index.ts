@@ -9,6 +9,7 @@ import * as m005 from "./005_fair_claims";
 import * as m006 from "./006_instances";
 import * as m007 from "./007_key_scopes";
 import * as m008 from "./008_delivery_feedback";
+import * as m009 from "./009_tracking";
 
 export const migrations: Record<string, Migration> = {
   "001_foundation": m001,
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   "006_instances": m006,
   "007_key_scopes": m007,
   "008_delivery_feedback": m008,
+  "009_tracking": m009,
 };

@@ -266,6 +266,12 @@ export const SETTINGS = {
     text: "public URL of this server (e.g. `https://mail.example.com`); required for `list_unsubscribe: true`",
     common: true,
   }),
+  trackingStoreIp: setting({
+    env: "POSTHORN_TRACKING_STORE_IP",
+    default: "false",
+    parse: parseBoolean,
+    text: "keep the IP address of each open and click (personal data: off unless you need it)",
+  }),
   contentMaxBytes: setting({
     env: "POSTHORN_CONTENT_MAX_BYTES",
     default: "2mb",

@@ -11,6 +11,9 @@ export interface TenantsTable {
   name: string;
   /** Where its accounts' bounces come back to, unless an account names its own. */
   bounce_domain: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Defaults for its emails that do not say (0/1). */
+  track_opens: ColumnType<number, number | undefined, number>;
+  track_clicks: ColumnType<number, number | undefined, number>;
   created_at: Immutable<number>;
 }
 
@@ -119,6 +122,9 @@ export interface EmailsTable {
   template_version: ColumnType<number | null, number | null | undefined, never>;
   batch_id: ColumnType<string | null, string | null | undefined, never>;
   attachment_count: ColumnType<number, number | undefined, never>;
+  /** Open pixel and click redirects in the html part (0/1), decided at acceptance. */
+  track_opens: ColumnType<number, number | undefined, never>;
+  track_clicks: ColumnType<number, number | undefined, never>;
 }
 
 /** An emails row as read: the queue, the dispatcher and the emails module all read this shape. */
@@ -268,6 +274,7 @@ export interface Database extends ObservabilityTables {
   instances: InstancesTable;
   inbound_messages: InboundMessagesTable;
   email_feedback: EmailFeedbackTable;
+  email_engagements: EmailEngagementsTable;
 }
 
 export type InboundSource = "smtp" | "imap";
@@ -305,4 +312,25 @@ export interface EmailFeedbackTable {
   remote_mta: Immutable<string | null>;
   source: Immutable<InboundSource | "tracking">;
   inbound_message_id: Immutable<string | null>;
+}
+
+export type EngagementKind = "open" | "click";
+
+/** One hit on an email's open pixel or one of its click redirects. */
+export interface EmailEngagementsTable {
+  id: Immutable<string>;
+  tenant_id: Immutable<string>;
+  email_id: Immutable<string>;
+  /** The address, `#<index>` in the email's recipients, or null (one message to several). */
+  recipient: Immutable<string | null>;
+  kind: Immutable<EngagementKind>;
+  at: Immutable<number>;
+  url: Immutable<string | null>;
+  link_index: Immutable<number | null>;
+  user_agent: Immutable<string | null>;
+  /** Re-decided when a later hit shows a burst (a scanner's first click looked human). */
+  machine: number;
+  machine_reason: string | null;
+  /** Only with POSTHORN_TRACKING_STORE_IP on. */
+  ip: Immutable<string | null>;
 }
