@@ -2,6 +2,7 @@
 // things stay as they were. The routes come from /openapi.json, so a new route with an id is
 // checked as soon as it is documented (and fails here until the table knows its kind of id).
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { newId } from "../../src/ids";
 import { createTestApp, type TestApp } from "../helpers/app";
 import { TEST_DIALECT } from "../helpers/db";
 
@@ -27,6 +28,7 @@ interface Owned {
   batch: string;
   attachment: string;
   suppressed: string;
+  inbound: string;
 }
 
 /** Which of the owner's ids goes into a route's parameters, by the resource the route is under. */
@@ -39,6 +41,7 @@ function pathFor(template: string, own: Owned): string | undefined {
     batches: own.batch,
     attachments: own.attachment,
     suppressions: encodeURIComponent(own.suppressed),
+    inbound: own.inbound,
   };
   const resource = /^\/v1\/([^/]+)\//.exec(template)?.[1] ?? "";
   const id = byResource[resource];
@@ -90,7 +93,29 @@ describe(`another tenant's ids (${TEST_DIALECT})`, () => {
       batch: String((batch as { batch_id?: string; id?: string }).batch_id ?? batch.id),
       attachment,
       suppressed: "gone@example.org",
+      inbound: newId("inb"),
     };
+    // An inbound message of the owner's, as the inbound listener records one it could not match.
+    await t.deps.db.kysely
+      .insertInto("inbound_messages")
+      .values({
+        id: own.inbound,
+        tenant_id: (await t.request("GET", "/v1/me", { key: owner }).then((r) => r.json())).tenant.id,
+        source: "smtp",
+        received_at: Date.now(),
+        envelope_from: "",
+        envelope_to: JSON.stringify(["bounces+x@bounce.example.com"]),
+        from_header: null,
+        subject: "Undelivered Mail",
+        message_id: null,
+        kind: "unknown",
+        matched: 0,
+        email_id: null,
+        outcome: "no email matches",
+        size_bytes: 4,
+        raw: new TextEncoder().encode("test"),
+      })
+      .execute();
     // The other tenant has things of its own, so that "not found" is not just "has nothing".
     await create("/v1/templates", { name: "mine", subject: "x", text: "y" }, other);
   });
@@ -106,6 +131,7 @@ describe(`another tenant's ids (${TEST_DIALECT})`, () => {
       `/v1/batches/${own.batch}`,
       `/v1/attachments/${own.attachment}`,
       `/v1/suppressions/${encodeURIComponent(own.suppressed)}`,
+      `/v1/inbound/${own.inbound}`,
     ];
     const views: Record<string, unknown> = {};
     for (const p of paths) {
