@@ -54,6 +54,7 @@ export async function acceptBatch(
   const requests = complete.emails;
 
   const accounts = await deps.senders(tenantId);
+  const trackingDefaults = await deps.trackingDefaults?.(tenantId);
   const suppressed = await deps.suppressed(tenantId, [
     ...new Set(requests.flatMap((r) => recipientsOf(r).map((a) => a.email))),
   ]);
@@ -98,6 +99,8 @@ export async function acceptBatch(
         maxRecipients: deps.config.maxRecipients,
         batchId,
         now,
+        publicUrl: deps.config.publicUrl,
+        trackingDefaults,
       });
       prepared.push({ ...email, attachments: content.attachments });
     } catch (err) {

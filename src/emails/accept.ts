@@ -39,6 +39,8 @@ export async function acceptEmail(
     content,
     maxRecipients: deps.config.maxRecipients,
     now,
+    publicUrl: deps.config.publicUrl,
+    trackingDefaults: await deps.trackingDefaults?.(tenantId),
   });
   return storeAccepted(deps, {
     key,

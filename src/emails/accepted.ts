@@ -9,7 +9,7 @@ import type { Database, Db, WriteBatcher } from "../db";
 import type { AcceptedEmail as AcceptedEmailEvent, EmailEvents } from "../email-events";
 import type { SenderIdentity } from "../smtp-accounts";
 import type { StoredResponse } from "./idempotency";
-import type { PreparedEmail } from "./prepare-email";
+import type { PreparedEmail, TrackingDefaults } from "./prepare-email";
 import type { QuotaState } from "./quota";
 import type { SendEmailRequest } from "./send-request";
 
@@ -27,6 +27,8 @@ export interface AcceptDeps {
   senders(tenantId: string): Promise<SenderIdentity[]>;
   /** Which recipients are on the tenant's suppression list (may be seconds stale: sending re-checks). */
   suppressed(tenantId: string, emails: string[]): Promise<Set<string>>;
+  /** The tenant's tracking defaults (cached: read on every accept); none tracked without. */
+  trackingDefaults?(tenantId: string): Promise<TrackingDefaults>;
 }
 
 export interface AcceptResult {

@@ -6,7 +6,7 @@ export { contentChoiceProblems } from "./content-fields";
 export * from "./feedback";
 export { checkIdempotencyKey, requestHash } from "./idempotency";
 export { EmailListFilters, EmailListItemSchema } from "./list-schemas";
-export { type PreparedEmail, prepareEmail, recipientsOf } from "./prepare-email";
+export { NO_TRACKING, type PreparedEmail, prepareEmail, recipientsOf, type TrackingDefaults } from "./prepare-email";
 export { quotaHeaders } from "./quota";
 export { getEmail, listEmails } from "./read";
 export type { EmailRow } from "./resource";

@@ -65,6 +65,37 @@ function sendableAccounts(accounts: SenderIdentity[], req: SendEmailRequest): Se
   return req.from ? usable.filter((a) => fromAllowed(a, req.from!.email)) : usable;
 }
 
+/** A tenant's tracking defaults, for emails that do not say. */
+export interface TrackingDefaults {
+  opens: boolean;
+  clicks: boolean;
+}
+export const NO_TRACKING: TrackingDefaults = { opens: false, clicks: false };
+
+/**
+ * Whether the email's html is tracked: what the request says, else the tenant's default. Asking
+ * without POSTHORN_PUBLIC_URL is a 422; a tenant default without it tracks nothing (nobody asked
+ * for this email). Only an html part is tracked.
+ */
+function trackingOf(
+  req: SendEmailRequest,
+  html: string | null,
+  publicUrl: string | undefined,
+  defaults: TrackingDefaults,
+): TrackingDefaults {
+  for (const field of ["track_opens", "track_clicks"] as const) {
+    if (req[field] === true && !publicUrl) {
+      throw validationFailed(
+        field,
+        "needs POSTHORN_PUBLIC_URL (the address the public reaches this server at, where the pixel and the " +
+          "click redirects are served); set it, or leave tracking off",
+      );
+    }
+  }
+  if (!publicUrl || html === null) return NO_TRACKING;
+  return { opens: req.track_opens ?? defaults.opens, clicks: req.track_clicks ?? defaults.clicks };
+}
+
 export interface PrepareEmailInput {
   id: string;
   key: AuthenticatedKey;
@@ -77,6 +108,10 @@ export interface PrepareEmailInput {
   maxRecipients: number;
   batchId?: string | null;
   now: number;
+  /** POSTHORN_PUBLIC_URL: tracking needs it. */
+  publicUrl?: string;
+  /** The tenant's tracking defaults (none tracked without). */
+  trackingDefaults?: TrackingDefaults;
 }
 
 /** The row, its tags and the 202 body; throws a 422 naming the field the request gets wrong. */
@@ -84,6 +119,7 @@ export function prepareEmail(p: PrepareEmailInput): PreparedEmail {
   const { id, req, now, content } = p;
   checkRecipientCount(req, p.maxRecipients);
   const scheduledAt = scheduleOf(req, now);
+  const tracking = trackingOf(req, content.html, p.publicUrl, p.trackingDefaults ?? NO_TRACKING);
   const sendable = sendableAccounts(p.accounts, req);
 
   const recipients: RecipientState[] = recipientsOf(req).map((a) => ({
@@ -140,6 +176,8 @@ export function prepareEmail(p: PrepareEmailInput): PreparedEmail {
     template_version: content.templateVersion,
     batch_id: p.batchId ?? null,
     attachment_count: content.attachments.length,
+    track_opens: tracking.opens ? 1 : 0,
+    track_clicks: tracking.clicks ? 1 : 0,
   };
   const body: AcceptedEmail = {
     id,

@@ -156,6 +156,25 @@ export const SendEmailFields = v.object({
       v.description("Your own string key/values, returned with the email and in webhooks."),
     ),
   ),
+  track_opens: v.optional(
+    v.pipe(
+      v.boolean(),
+      v.description(
+        "Add an open pixel to the html part (needs POSTHORN_PUBLIC_URL). Default: the tenant's setting (off). " +
+          "Opens are read back with `GET /v1/emails/{id}/engagement`.",
+      ),
+    ),
+  ),
+  track_clicks: v.optional(
+    v.pipe(
+      v.boolean(),
+      v.description(
+        "Send the html part's http(s) links through a redirect that records the click (needs POSTHORN_PUBLIC_URL). " +
+          "`mailto:`, `tel:`, the unsubscribe link and links marked `data-posthorn-notrack` are left alone. " +
+          "Default: the tenant's setting (off).",
+      ),
+    ),
+  ),
   ...ContentFields,
 });
 

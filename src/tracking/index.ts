@@ -1,10 +1,6 @@
 // Open and click tracking: sealed tokens, the html rewrite that puts them in, the verdict on
 // machine hits and the endpoints' answers. The module's whole public surface; it holds no state
 // and reads no config (the caller passes the secret box and the public URL).
-import type { SecretBox } from "../crypto";
-import type { TrackingTokenMakers } from "./rewrite";
-import { type OpenClaim, signClickToken, signOpenToken } from "./token";
-
 export {
   CLICK_BURST_MS,
   classifyHit,
@@ -36,18 +32,4 @@ export {
   signClickToken,
   signOpenToken,
 } from "./token";
-
-/**
- * The token makers rewriteHtml takes, sealed for one email (and recipient) under the secret key.
- * With `opens` (or `clicks`) false no pixel is added (no link is rewritten).
- */
-export function trackingTokens(
-  secrets: SecretBox,
-  claim: OpenClaim,
-  track: { opens: boolean; clicks: boolean },
-): TrackingTokenMakers {
-  return {
-    open: track.opens ? () => signOpenToken(secrets, claim) : undefined,
-    click: track.clicks ? (linkIndex, url) => signClickToken(secrets, { ...claim, linkIndex, url }) : undefined,
-  };
-}
+export { type TrackedHtmlInput, trackedHtml, trackedHtmlWithLinks, trackingTokens } from "./tracked-html";
