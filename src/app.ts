@@ -29,6 +29,7 @@ import {
   suppressionsApi,
   templatesApi,
   tenantsApi,
+  trackingApi,
   unsubscribeApi,
   webhooksApi,
 } from "./http";
@@ -49,6 +50,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route("/", healthApi(deps));
   app.route("/", metricsApi(deps));
   app.route("/", unsubscribeApi(deps));
+  app.route("/t", trackingApi(deps));
   app.route("/v1/tenants", tenantsApi(deps));
 
   const tenantKey = apiKeyAuth(deps.authenticator);

@@ -16,6 +16,7 @@ const SENDING_GRANTS: readonly Grant[] = [
   ["POST", "/v1/emails/batch"],
   ["GET", "/v1/emails"],
   ["GET", "/v1/emails/:id"],
+  ["GET", "/v1/emails/:id/engagement"],
   ["POST", "/v1/emails/:id/cancel"],
   ["GET", "/v1/batches/:id"],
   ["POST", "/v1/attachments"],

@@ -23,5 +23,6 @@ export { queueApi, statsApi } from "./routes/stats";
 export { suppressionsApi } from "./routes/suppressions";
 export { templatesApi } from "./routes/templates";
 export { tenantsApi } from "./routes/tenants";
+export { trackingApi } from "./routes/tracking";
 export { unsubscribeApi } from "./routes/unsubscribe";
 export { webhooksApi } from "./routes/webhooks";

@@ -18,6 +18,7 @@ import {
   quotaHeaders,
   SendEmailSchema,
 } from "../../emails";
+import { tenantTrackingDefaults } from "../../engagement";
 import { listSenderIdentities } from "../../smtp-accounts";
 import { SuppressionSnapshots } from "../../suppressions";
 import { TenantCache } from "../../tenant-cache";
@@ -33,11 +34,14 @@ import {
 } from "../openapi";
 import { jsonBody, queryParams } from "../validate";
 import { bindEmailBatchRoute } from "./batches";
+import { bindEngagementRoute } from "./engagement";
 
 const tags = ["Emails"];
 const EmailListQuery = v.object({ ...EmailListFilters.entries, ...PageQuery.entries });
 /** Another instance's account change is seen by this one's accept path within this time. */
 const SENDER_CACHE_MS = 1_000;
+/** A tenant's tracking defaults reach the accept path within this time. */
+const TRACKING_DEFAULTS_CACHE_MS = 5_000;
 
 const IDEMPOTENCY_HEADER = idempotencyKeyHeader("one key covers one email");
 
@@ -46,6 +50,9 @@ export function emailsApi(deps: AppDeps) {
   const senders = new TenantCache(SENDER_CACHE_MS, (tenantId) => listSenderIdentities(deps.db, tenantId));
   deps.signals.onAccountsChanged((tenantId) => senders.invalidate(tenantId));
   const suppressions = new SuppressionSnapshots(deps.db.kysely);
+  const trackingDefaults = new TenantCache(TRACKING_DEFAULTS_CACHE_MS, (tenantId) =>
+    tenantTrackingDefaults(deps.db.kysely, tenantId),
+  );
   const acceptDeps: AcceptDeps = {
     db: deps.db,
     batcher: deps.batcher,
@@ -55,9 +62,11 @@ export function emailsApi(deps: AppDeps) {
     events: deps.events,
     senders: (tenantId) => senders.get(tenantId),
     suppressed: (tenantId, emails) => suppressions.suppressedAmong(tenantId, emails),
+    trackingDefaults: (tenantId) => trackingDefaults.get(tenantId),
   };
 
   bindEmailBatchRoute(r, deps, acceptDeps);
+  bindEngagementRoute(r, deps);
 
   r.post(
     "/",
