@@ -38,17 +38,18 @@ export function openPixelResponse(): TrackingResponse {
 
 /**
  * A 302 to the link's original URL (from a genuine token, so only ever a URL the email held), or
- * for anything else a 404 with a short plain-text page. 404 rather than a redirect to some home
+ * for anything else a 404 with a short fixed page. 404 rather than a redirect to some home
  * page: there is no right place to send a stranger, and a redirect there would say the server
- * knew the link was bad in some particular way. Plain text: nothing of the request is echoed, so
- * nothing can be injected. The same 404 for a forged, truncated or retired token.
+ * knew the link was bad in some particular way. A fixed page (a person followed the link, as on
+ * the unsubscribe page): nothing of the request is echoed, so nothing can be injected. The same
+ * 404 for a forged, truncated or retired token.
  */
 export function clickResponse(url: string | undefined): TrackingResponse {
   if (url === undefined || !isTrackableUrl(url)) {
     return {
       status: 404,
       headers: {
-        "Content-Type": "text/plain; charset=utf-8",
+        "Content-Type": "text/html; charset=utf-8",
         "Cache-Control": NO_STORE,
         "X-Content-Type-Options": "nosniff",
       },
@@ -58,8 +59,12 @@ export function clickResponse(url: string | undefined): TrackingResponse {
   return { status: 302, headers: { Location: locationOf(url), "Cache-Control": NO_STORE }, body: "" };
 }
 
-const BROKEN_LINK =
-  "This link is not valid. It may have been cut short or changed on its way; try opening it again from the email.\n";
+const BROKEN_LINK = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Link not valid</title></head><body><h1>Link not valid</h1>
+<p>This link is not valid. It may have been cut short or changed on its way; try opening it again from the email.</p>
+</body></html>
+`;
 
 /**
  * The URL as it was when it is already a valid header value (visible ASCII); otherwise its

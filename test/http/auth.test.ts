@@ -351,6 +351,7 @@ describe(`API key scopes (${TEST_DIALECT})`, () => {
       "GET /v1/batches/{id}",
       "GET /v1/emails",
       "GET /v1/emails/{id}",
+      "GET /v1/emails/{id}/engagement",
       "GET /v1/me",
       "POST /v1/attachments",
       "POST /v1/emails",

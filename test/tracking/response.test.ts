@@ -1,5 +1,5 @@
 // The tracking endpoints' answers: a pixel that is the same for every token, and a click that
-// goes to the email's own URL or to a plain 404 — never anything that tells a prober more.
+// goes to the email's own URL or to one fixed 404 — never anything that tells a prober more.
 import { describe, expect, it } from "bun:test";
 import { parseSecretKey, SecretBox } from "../../src/crypto/secret-box";
 import { newId } from "../../src/ids";
@@ -67,12 +67,12 @@ describe("the click answer", () => {
     expect(split.headers.Location).toBe("https://x.example/aSet-Cookie:%20a=b");
   });
 
-  it("is one plain-text 404 for a forged, truncated or missing token, echoing nothing", () => {
+  it("is one fixed html 404 page for a forged, truncated or missing token, echoing nothing", () => {
     const genuine = signClickToken(box, { emailId, linkIndex: 0, url: "https://shop.example/" })!;
     const answers = ["<script>alert(1)</script>", genuine.slice(0, -2), ""].map(follow);
     for (const answer of answers) {
       expect(answer.status).toBe(404);
-      expect(answer.headers["Content-Type"]).toBe("text/plain; charset=utf-8");
+      expect(answer.headers["Content-Type"]).toBe("text/html; charset=utf-8");
       expect(answer.headers.Location).toBeUndefined();
       expect(answer).toEqual(answers[0]!);
     }

@@ -10,7 +10,7 @@ import type { AppDeps } from "../../deps";
 import { engagementRecorder, MAX_TRACKED_AGE_MS, stillTracked } from "../../engagement";
 import { clickResponse, openPixelResponse, readClickToken, readOpenToken, type TrackingResponse } from "../../tracking";
 import type { AppEnv } from "../env";
-import { responseHeaders } from "../openapi";
+import { problemResponse, responseHeaders } from "../openapi";
 
 const tags = ["Tracking"];
 const NOTHING_RECORDED =
@@ -89,8 +89,12 @@ export function trackingApi(deps: AppDeps): Hono<AppEnv> {
       operationId: "trackOpenHead",
       description: "The pixel's headers without its body. Recorded as a machine's open: no mail client sends HEAD.",
       parameters: [TOKEN_PARAMETER],
-      // src/http/openapi-middleware.ts adds X-Request-Id to get/put/post/patch/delete only.
-      responses: { 200: { ...pixelResponses[200], headers: responseHeaders("X-Request-Id") } },
+      // src/http/openapi-middleware.ts adds these to get/put/post/patch/delete only.
+      responses: {
+        200: { ...pixelResponses[200], headers: responseHeaders("X-Request-Id") },
+        500: problemResponse(500, responseHeaders("X-Request-Id")),
+        503: problemResponse(503, responseHeaders("X-Request-Id", "Retry-After")),
+      },
     }),
     pixel,
   );
@@ -118,8 +122,8 @@ export function trackingApi(deps: AppDeps): Hono<AppEnv> {
           },
         },
         404: {
-          description: "Not a genuine link, or too old: a short plain-text page",
-          content: { "text/plain": { schema: { type: "string" } } },
+          description: "Not a genuine link, or too old: a short page saying so",
+          content: { "text/html": { schema: { type: "string", examples: ["<!doctype html>…"] } } },
         },
       },
     }),
