@@ -27,6 +27,7 @@ export function engagementRecorder(deps: AppDeps): EngagementRecorder {
     recorder = new EngagementRecorder(deps.db, deps.batcher, {
       storeIp: deps.config.trackingStoreIp,
       onError: (err) => deps.log.warn("tracking hits not recorded", { err }),
+      onDropped: (count) => deps.log.warn("tracking hits dropped: too many waiting to be written", { count }),
     });
     recorders.set(deps, recorder);
   }

@@ -65,6 +65,8 @@ export interface RecorderOptions {
   /** Keep `hit.ip` (POSTHORN_TRACKING_STORE_IP). */
   storeIp?: boolean;
   onError?: (error: unknown) => void;
+  /** Told once per flush how many hits were dropped since the last one (the queue was full). */
+  onDropped?: (count: number) => void;
 }
 
 const recipientColumn = (r: number | string | undefined): string | null =>
@@ -78,6 +80,7 @@ export class EngagementRecorder {
   readonly stats: RecorderStats = { recorded: 0, dropped: 0, failed: 0, orphaned: 0 };
   readonly #maxPending: number;
   readonly #gatherMs: number;
+  #droppedReported = 0;
 
   constructor(
     private readonly db: Db,
@@ -128,6 +131,10 @@ export class EngagementRecorder {
   }
 
   async #flushOnce(hits: Hit[]): Promise<void> {
+    if (this.stats.dropped > this.#droppedReported) {
+      this.options.onDropped?.(this.stats.dropped - this.#droppedReported);
+      this.#droppedReported = this.stats.dropped;
+    }
     try {
       const emails = await findHitEmails(this.db.kysely, [...new Set(hits.map((h) => h.emailId))]);
       const rows: Insertable<EmailEngagementsTable>[] = [];
