@@ -134,12 +134,18 @@ describe(`Opens and clicks (${TEST_DIALECT})`, () => {
   it("marks a link scanner's and a HEAD request's hits as machine, with why", async () => {
     const { key } = await t.createTenantWithKey();
     const { id, pixel, clicks } = await trackedEmail(key);
-    await t.request("HEAD", pixel, { headers: { "User-Agent": BROWSER } });
+    expect((await t.request("HEAD", pixel, { headers: { "User-Agent": BROWSER } })).status).toBe(200);
+    await flush();
+    const checked = await t.request("HEAD", clicks[0]!, { headers: { "User-Agent": BROWSER } });
+    expect(checked.status).toBe(302);
+    expect(checked.headers.get("location")).toBe(LINK_DECODED);
+    await flush();
     await t.request("GET", clicks[1]!, { headers: { "User-Agent": "Barracuda Sentinel (EE)" } });
     await flush();
     const hits = await hitsOf(id);
     expect(hits.map((h) => [h.kind, h.machine, h.machine_reason])).toEqual([
       ["open", 1, "head_request"],
+      ["click", 1, "head_request"],
       ["click", 1, "security_scanner"],
     ]);
   });

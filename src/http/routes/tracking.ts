@@ -27,6 +27,24 @@ const TOKEN_PARAMETER = {
 const answer = (c: Context<AppEnv>, r: TrackingResponse) =>
   c.body(r.body as Uint8Array<ArrayBuffer> | string, r.status as 200, r.headers);
 
+/**
+ * A HEAD operation's responses: src/http/openapi-middleware.ts adds the request id, 500 and 503
+ * to get/put/post/patch/delete only.
+ */
+function headResponses(responses: Record<number, object & { headers?: object }>) {
+  const withId = Object.fromEntries(
+    Object.entries(responses).map(([status, r]) => [
+      status,
+      { ...r, headers: { ...responseHeaders("X-Request-Id"), ...r.headers } },
+    ]),
+  );
+  return {
+    ...withId,
+    500: problemResponse(500, responseHeaders("X-Request-Id")),
+    503: problemResponse(503, responseHeaders("X-Request-Id", "Retry-After")),
+  };
+}
+
 /** The client's address, only when the operator keeps it. */
 function ipOf(c: Context<AppEnv>, keep: boolean): string | undefined {
   if (!keep) return undefined;
@@ -89,16 +107,47 @@ export function trackingApi(deps: AppDeps): Hono<AppEnv> {
       operationId: "trackOpenHead",
       description: "The pixel's headers without its body. Recorded as a machine's open: no mail client sends HEAD.",
       parameters: [TOKEN_PARAMETER],
-      // src/http/openapi-middleware.ts adds these to get/put/post/patch/delete only.
-      responses: {
-        200: { ...pixelResponses[200], headers: responseHeaders("X-Request-Id") },
-        500: problemResponse(500, responseHeaders("X-Request-Id")),
-        503: problemResponse(503, responseHeaders("X-Request-Id", "Retry-After")),
-      },
+      responses: headResponses(pixelResponses),
     }),
     pixel,
   );
 
+  const click = (c: Context<AppEnv>) => {
+    const at = Date.now();
+    const token = readClickToken(deps.secrets, c.req.param("token") ?? "");
+    const claim = token && stillTracked(token.emailId, at) ? token : undefined;
+    const response = clickResponse(claim?.url);
+    if (claim && response.status === 302) {
+      recorder.record({
+        kind: "click",
+        emailId: claim.emailId,
+        recipient: claim.recipient,
+        linkIndex: claim.linkIndex,
+        url: claim.url,
+        userAgent: c.req.header("User-Agent"),
+        method: c.req.method,
+        at,
+        ip: ipOf(c, storeIp),
+      });
+    }
+    return answer(c, response);
+  };
+  const clickResponses = {
+    302: {
+      description: "To the link's original URL",
+      headers: {
+        Location: {
+          description: "The original URL (as written when it is visible ASCII, else its WHATWG serialization).",
+          required: true,
+          schema: { type: "string" as const },
+        },
+      },
+    },
+    404: {
+      description: "Not a genuine link, or too old: a short page saying so",
+      content: { "text/html": { schema: { type: "string" as const, examples: ["<!doctype html>…"] } } },
+    },
+  };
   app.get(
     "/c/:token",
     describeRoute({
@@ -110,43 +159,22 @@ export function trackingApi(deps: AppDeps): Hono<AppEnv> {
         `ever lead where the email led). A forged or cut-short token, or a link in mail older than ${MAX_TRACKED_AGE_MS / 86_400_000} ` +
         `days, gets the 404. ${NOTHING_RECORDED}`,
       parameters: [TOKEN_PARAMETER],
-      responses: {
-        302: {
-          description: "To the link's original URL",
-          headers: {
-            Location: {
-              description: "The original URL (as written when it is visible ASCII, else its WHATWG serialization).",
-              required: true,
-              schema: { type: "string" },
-            },
-          },
-        },
-        404: {
-          description: "Not a genuine link, or too old: a short page saying so",
-          content: { "text/html": { schema: { type: "string", examples: ["<!doctype html>…"] } } },
-        },
-      },
+      responses: clickResponses,
     }),
-    (c) => {
-      const at = Date.now();
-      const token = readClickToken(deps.secrets, c.req.param("token"));
-      const claim = token && stillTracked(token.emailId, at) ? token : undefined;
-      const response = clickResponse(claim?.url);
-      if (claim && response.status === 302) {
-        recorder.record({
-          kind: "click",
-          emailId: claim.emailId,
-          recipient: claim.recipient,
-          linkIndex: claim.linkIndex,
-          url: claim.url,
-          userAgent: c.req.header("User-Agent"),
-          method: c.req.method,
-          at,
-          ip: ipOf(c, storeIp),
-        });
-      }
-      return answer(c, response);
-    },
+    click,
+  );
+  app.on(
+    "HEAD",
+    "/c/:token",
+    describeRoute({
+      tags,
+      summary: "Click redirect (HEAD)",
+      operationId: "trackClickHead",
+      description: "The redirect without a body, as link checkers ask for it. Recorded as a machine's click.",
+      parameters: [TOKEN_PARAMETER],
+      responses: headResponses(clickResponses),
+    }),
+    click,
   );
   return app;
 }
