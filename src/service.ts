@@ -8,6 +8,7 @@ import { type Db, migrateToLatest, openDatabase, secureDataDir, WriteBatcher } f
 import type { AppDeps } from "./deps";
 import { Dispatcher } from "./dispatch";
 import { EmailEvents } from "./email-events";
+import { engagementRecorder } from "./engagement";
 import { largestRequestBody, METRICS_REFUSED_HINT, metricsAccess } from "./http";
 import type { Logger } from "./logger";
 import { Metrics } from "./metrics";
@@ -161,6 +162,8 @@ export async function startService(config: Config, log: Logger): Promise<Running
       await dispatcher.stop();
       await webhookDispatcher.stop();
       await scheduler.stop();
+      // The last gathered tracking hits go out with the last gathered writes.
+      await engagementRecorder(deps).flush();
       await deps.batcher.drain();
       await instance.stop();
       await db.close();

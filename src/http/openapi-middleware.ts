@@ -8,7 +8,7 @@ type Response = { description: string; headers?: Record<string, Header>; content
 type Operation = { requestBody?: { content?: Record<string, unknown> }; responses?: Record<string, Response> };
 type Document = { paths?: Record<string, Record<string, Operation>> };
 
-const METHODS = new Set(["get", "put", "post", "patch", "delete"]);
+const METHODS = new Set(["get", "head", "put", "post", "patch", "delete"]);
 const header = (name: string) => ({ $ref: `#/components/headers/${name}` });
 const problem = (description: string) => ({
   description,

@@ -221,6 +221,7 @@ function openApiDocumentOf(app: Hono<AppEnv>, opts: { version: string; publicUrl
         { name: "Account", description: "Who this API key is." },
         { name: "Operator", description: "Tenants and their API keys (POSTHORN_ADMIN_KEY)." },
         { name: "Unsubscribe", description: "One-click unsubscribe links (no API key)." },
+        { name: "Tracking", description: "The open pixel and the click redirects in tracked emails (no API key)." },
         { name: "Operations", description: "Prometheus metrics." },
         { name: "Health", description: "Liveness and readiness." },
       ],

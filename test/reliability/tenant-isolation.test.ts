@@ -100,7 +100,8 @@ describe(`another tenant's ids (${TEST_DIALECT})`, () => {
       .insertInto("inbound_messages")
       .values({
         id: own.inbound,
-        tenant_id: (await t.request("GET", "/v1/me", { key: owner }).then((r) => r.json())).tenant.id,
+        tenant_id: ((await (await t.request("GET", "/v1/me", { key: owner })).json()) as { tenant: { id: string } })
+          .tenant.id,
         source: "smtp",
         received_at: Date.now(),
         envelope_from: "",
