@@ -95,6 +95,7 @@ export const MeSchema = named(
       object: "tenant",
       id: "ten_01m8rf12e0qrjeyagq8tady9eh",
       name: "Acme",
+      bounce_domain: null,
       created_at: "2026-12-01T09:30:00.000Z",
     },
     api_key: { id: "key_01m8rf12e077x2hb49p0r6zpvn", daily_limit: 5000, scope: "sending" },

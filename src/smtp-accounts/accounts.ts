@@ -19,6 +19,7 @@ import {
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_WEIGHT,
   defaultSecurity,
+  storedBounceDomain,
   type UpdateSmtpAccountFields,
   type UpdateSmtpAccountInput,
   UpdateSmtpAccountSchema,
@@ -78,6 +79,7 @@ export function toSmtpAccount(row: SmtpAccountRow, sample: readonly AttemptSampl
     dkim_domain: row.dkim_domain,
     dkim_selector: row.dkim_selector,
     dkim_private_key_set: row.dkim_private_key_sealed !== null,
+    bounce_domain: row.bounce_domain,
     sent_this_hour: countInWindow(row.sent_this_hour, row.hour_window, hourWindowStart(now)),
     sent_today: countInWindow(row.sent_today, row.day_window, dayWindowStart(now)),
     last_sent_at: iso(row.last_sent_at),
@@ -143,7 +145,7 @@ export async function createSmtpAccount(
     last_error_at: null,
     consecutive_failures: 0,
     ...dkimColumns(f, undefined, id, deps.secrets),
-    bounce_domain: null,
+    bounce_domain: storedBounceDomain(f.bounce_domain),
     created_at: now,
     updated_at: now,
   };
@@ -220,6 +222,7 @@ function changesFrom(f: UpdateSmtpAccountFields, current: SmtpAccountRow, secret
   if (f.allowed_from_domains !== undefined) changes.allowed_from_domains = storedDomains(f.allowed_from_domains);
   if (f.active !== undefined) changes.active = f.active ? 1 : 0;
   if (f.is_default !== undefined) changes.is_default = f.is_default ? 1 : 0;
+  if (f.bounce_domain !== undefined) changes.bounce_domain = storedBounceDomain(f.bounce_domain);
 
   const username = f.username !== undefined ? f.username : current.username;
   const rebound = movesPassword(f, current);

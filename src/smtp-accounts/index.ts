@@ -26,8 +26,11 @@ export {
   HEALTH_SAMPLE_SIZE,
 } from "./health";
 export {
+  BounceDomainField,
   type CreateSmtpAccountInput,
   CreateSmtpAccountSchema,
+  MAX_BOUNCE_DOMAIN,
+  storedBounceDomain,
   type UpdateSmtpAccountInput,
   UpdateSmtpAccountSchema,
 } from "./input";
@@ -50,5 +53,6 @@ export {
   type SenderIdentity,
   type TransportSettings,
   transportOptions,
+  withTenantBounceDomain,
 } from "./sending";
 export { checkSmtpConnection, type SmtpCheckResult, type SmtpCheckSettings, testSmtpAccount } from "./verify";

@@ -107,6 +107,33 @@ export const AllowedFromDomainsField = v.pipe(
   v.examples([["example.com", "mail.example.com"]]),
 );
 
+/**
+ * A return path is `<prefix>+<token>@<bounce domain>` with a local part of up to 64 octets, and
+ * the whole address must stay within 254 (RFC 5321 path limit, what readReturnPath reads).
+ */
+export const MAX_BOUNCE_DOMAIN = 254 - 64 - 1;
+
+export const BounceDomainField = v.pipe(
+  v.string(),
+  v.trim(),
+  v.check((d: string) => asciiMailDomain(d) !== undefined, "must be a domain name such as bounce.example.com"),
+  v.check(
+    (d: string) => (asciiMailDomain(d)?.length ?? 0) <= MAX_BOUNCE_DOMAIN,
+    `must be at most ${MAX_BOUNCE_DOMAIN} characters (in ASCII form), so the return path fits in 254`,
+  ),
+  v.description(
+    "Mail sent with a bounce domain gets a signed return path per recipient (`bounces+<token>@<bounce domain>`, " +
+      "one SMTP transaction per recipient) and asks the relay for DSNs, so bounces name the email and the " +
+      "recipient. Point the domain's MX at Posthorn's inbound listener. Kept in lower-case ASCII form (an IDN " +
+      "domain reads back in punycode); null: none.",
+  ),
+  v.examples(["bounce.example.com"]),
+);
+
+/** The stored form of a bounce domain: lower-case ASCII (punycode), or null. */
+export const storedBounceDomain = (domain: string | null | undefined): string | null =>
+  domain ? asciiMailDomain(domain)! : null;
+
 export const ActiveField = v.pipe(v.boolean(), v.description("Inactive accounts are never chosen to send."));
 export const IsDefaultField = v.pipe(
   v.boolean(),
@@ -160,6 +187,7 @@ const SMTP_ACCOUNT_FIELDS = {
   dkim_domain: v.optional(v.nullable(DkimDomainField)),
   dkim_selector: v.optional(v.nullable(DkimSelectorField)),
   dkim_private_key: v.optional(v.nullable(DkimPrivateKeyField)),
+  bounce_domain: v.optional(v.nullable(BounceDomainField)),
 };
 
 export const CreateSmtpAccountSchema = named("CreateSmtpAccountRequest", v.object(SMTP_ACCOUNT_FIELDS), {

@@ -54,6 +54,14 @@ export const SmtpAccountSchema = named(
       v.boolean(),
       v.description("Whether a DKIM key is stored (mail through this account is signed). The key is never returned."),
     ),
+    bounce_domain: v.pipe(
+      v.nullable(v.string()),
+      v.description(
+        "Where bounces of mail sent through this account return: a signed return path " +
+          "(`bounces+<token>@<bounce domain>`) per recipient, DSNs asked for. Null: the tenant's default " +
+          "bounce domain applies, and without one the envelope sender is the `from` address.",
+      ),
+    ),
     sent_this_hour: v.pipe(Integer, v.description("Emails sent in the current UTC hour.")),
     sent_today: v.pipe(Integer, v.description("Emails sent in the current UTC day.")),
     last_sent_at: v.nullable(Timestamp),
@@ -81,6 +89,7 @@ export const SmtpAccountSchema = named(
     dkim_domain: "example.com",
     dkim_selector: "posthorn",
     dkim_private_key_set: true,
+    bounce_domain: "bounce.example.com",
     sent_this_hour: 42,
     sent_today: 1317,
     last_sent_at: "2026-12-01T09:29:58.120Z",

@@ -36,6 +36,11 @@ export interface SendableAccount {
   sent_this_hour: number;
   sent_today: number;
   consecutive_failures: number;
+  /**
+   * Where bounces of mail sent through it return (lower-case ASCII): the account's own, or its
+   * tenant's default where the account has none (withTenantBounceDomain); null: no return path.
+   */
+  bounce_domain: string | null;
   /** DKIM signing, key opened; undefined when the account does not sign. Never log it. */
   dkim: DkimSettings | undefined;
   /**
@@ -112,6 +117,7 @@ function settingsOf(
     sent_this_hour: countInWindow(row.sent_this_hour, row.hour_window, hourWindowStart(now)),
     sent_today: countInWindow(row.sent_today, row.day_window, dayWindowStart(now)),
     consecutive_failures: row.consecutive_failures,
+    bounce_domain: row.bounce_domain,
     updated_at: row.updated_at,
   };
 }
@@ -137,6 +143,12 @@ export async function loadSendableAccount(
     );
   }
   return { ...settingsOf(row, now), ...openSecrets(row, secrets), unreadable_secret: null };
+}
+
+/** The accounts with the tenant's default bounce domain filled in where an account names none. */
+export function withTenantBounceDomain(accounts: SendableAccount[], tenantDefault: string | null): SendableAccount[] {
+  if (tenantDefault === null) return accounts;
+  return accounts.map((a) => (a.bounce_domain === null ? { ...a, bounce_domain: tenantDefault } : a));
 }
 
 export interface SenderIdentity {

@@ -1,27 +1,47 @@
 // Tenants: the unit of isolation. Everything else a tenant owns hangs off its id.
 import type { Kysely } from "kysely";
 import type { Database } from "../db";
-import { notFound, validationFailed } from "../errors";
+import { notFound } from "../errors";
 import { newId } from "../ids";
 import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from "../pagination";
+import { storedBounceDomain } from "../smtp-accounts";
+import { parseOrThrow } from "../validation";
+import {
+  type CreateTenantInput,
+  CreateTenantSchema,
+  type Tenant,
+  type UpdateTenantInput,
+  UpdateTenantSchema,
+} from "./schemas";
 
-import { TENANT_NAME_MAX, type Tenant } from "./schemas";
+export {
+  type CreateTenantInput,
+  CreateTenantSchema,
+  TENANT_NAME_MAX,
+  type Tenant,
+  TenantSchema,
+  type UpdateTenantInput,
+  UpdateTenantSchema,
+} from "./schemas";
 
-export { CreateTenantSchema, TENANT_NAME_MAX, type Tenant, TenantSchema } from "./schemas";
-
-type Row = { id: string; name: string; created_at: number };
+const COLUMNS = ["id", "name", "bounce_domain", "created_at"] as const;
+type Row = { id: string; name: string; bounce_domain: string | null; created_at: number };
 const toTenant = (r: Row): Tenant => ({
   object: "tenant",
   id: r.id,
   name: r.name,
-  created_at: new Date(r.created_at).toISOString(),
+  bounce_domain: r.bounce_domain,
+  created_at: new Date(Number(r.created_at)).toISOString(),
 });
 
-export async function createTenant(db: Kysely<Database>, input: { name: string }): Promise<Tenant> {
-  const name = input.name.trim();
-  if (!name) throw validationFailed("name", "must not be empty");
-  if (name.length > TENANT_NAME_MAX) throw validationFailed("name", `must be at most ${TENANT_NAME_MAX} characters`);
-  const row = { id: newId("ten"), name, created_at: Date.now() };
+export async function createTenant(db: Kysely<Database>, input: CreateTenantInput): Promise<Tenant> {
+  const f = parseOrThrow(CreateTenantSchema, input);
+  const row: Row = {
+    id: newId("ten"),
+    name: f.name,
+    bounce_domain: storedBounceDomain(f.bounce_domain),
+    created_at: Date.now(),
+  };
   await db.insertInto("tenants").values(row).execute();
   return toTenant(row);
 }
@@ -31,7 +51,7 @@ export async function listTenants(db: Kysely<Database>, page: PageRequest = {}):
   const after = decodeCursor(page.cursor);
   let q = db
     .selectFrom("tenants")
-    .select(["id", "name", "created_at"])
+    .select(COLUMNS)
     .orderBy("id", "desc")
     .limit(limit + 1);
   if (after) q = q.where("id", "<", after);
@@ -39,11 +59,26 @@ export async function listTenants(db: Kysely<Database>, page: PageRequest = {}):
 }
 
 export async function getTenant(db: Kysely<Database>, id: string): Promise<Tenant> {
-  const row = await db
-    .selectFrom("tenants")
-    .select(["id", "name", "created_at"])
-    .where("id", "=", id)
-    .executeTakeFirst();
+  const row = await db.selectFrom("tenants").select(COLUMNS).where("id", "=", id).executeTakeFirst();
   if (!row) throw notFound("tenant");
   return toTenant(row);
+}
+
+/** PATCH semantics: a field left out keeps its value; `bounce_domain: null` clears it. */
+export async function updateTenant(db: Kysely<Database>, id: string, patch: UpdateTenantInput): Promise<Tenant> {
+  const f = parseOrThrow(UpdateTenantSchema, patch);
+  const changes: { name?: string; bounce_domain?: string | null } = {};
+  if (f.name !== undefined) changes.name = f.name;
+  if (f.bounce_domain !== undefined) changes.bounce_domain = storedBounceDomain(f.bounce_domain);
+  if (Object.keys(changes).length > 0) {
+    const result = await db.updateTable("tenants").set(changes).where("id", "=", id).executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 0) throw notFound("tenant");
+  }
+  return getTenant(db, id);
+}
+
+/** The tenant's default bounce domain (for its accounts that name none), or null. */
+export async function tenantBounceDomain(db: Kysely<Database>, id: string): Promise<string | null> {
+  const row = await db.selectFrom("tenants").select("bounce_domain").where("id", "=", id).executeTakeFirst();
+  return row?.bounce_domain ?? null;
 }

@@ -10,7 +10,15 @@ import {
   revokeApiKey,
 } from "../../api-keys";
 import type { AppDeps } from "../../deps";
-import { CreateTenantSchema, createTenant, getTenant, listTenants, TenantSchema } from "../../tenants";
+import {
+  CreateTenantSchema,
+  createTenant,
+  getTenant,
+  listTenants,
+  TenantSchema,
+  UpdateTenantSchema,
+  updateTenant,
+} from "../../tenants";
 import type { AppEnv } from "../env";
 import { adminAuth } from "../middleware/auth";
 import { ADMIN_SECURITY, jsonResponse, PageQuery, pageOf, problems } from "../openapi";
@@ -62,6 +70,28 @@ export function tenantsApi(deps: AppDeps) {
       responses: { 200: jsonResponse("The tenant", TenantSchema), ...problems(401, 403, 404) },
     }),
     async (c) => c.json(await getTenant(db.kysely, c.req.param("tenantId"))),
+  );
+
+  r.patch(
+    "/:tenantId",
+    describeRoute({
+      tags,
+      summary: "Change a tenant",
+      operationId: "updateTenant",
+      description:
+        "A field left out keeps its value; `bounce_domain: null` clears the default bounce domain. The tenant's " +
+        "mail uses a new bounce domain within a second (at once on this instance).",
+      security: ADMIN_SECURITY,
+      responses: { 200: jsonResponse("The tenant", TenantSchema), ...problems(401, 403, 404, 422) },
+    }),
+    jsonBody(UpdateTenantSchema),
+    async (c) => {
+      const tenantId = c.req.param("tenantId");
+      const tenant = await updateTenant(db.kysely, tenantId, c.req.valid("json"));
+      // The dispatcher re-reads the tenant's accounts, and with them its default bounce domain.
+      deps.signals.accountsChanged(tenantId);
+      return c.json(tenant);
+    },
   );
 
   r.post(
