@@ -4,6 +4,7 @@
 // Failures that are the account's fault (bad credentials, TLS) are retried — on another
 // account where one exists — rather than failing the email.
 
+import { SESSION_SETUP_COMMAND } from "./account-pool";
 import { SEND_THREAD_LOST } from "./send-threads";
 
 export type RecipientOutcome = "sent" | "retry" | "failed";
@@ -61,12 +62,10 @@ const ACCOUNT_FAULT_CODES = new Set([
 ]);
 
 /**
- * Failures while setting the session up — connect, greeting, EHLO, STARTTLS, AUTH — are the
- * account's (its server, TLS settings or credentials), whatever the reply code: they say nothing
- * about the recipients. A server that answered STARTTLS with "500 command not recognized" failed
- * the email for good instead of failing over.
+ * Failures while setting the session up (SESSION_SETUP_COMMAND) are the account's, whatever the
+ * reply code. A server that answered STARTTLS with "500 command not recognized" failed the email
+ * for good instead of failing over.
  */
-const SESSION_SETUP_COMMAND = /^(CONN|EHLO|HELO|LHLO|STARTTLS|AUTH\b)/;
 const failedSettingUp = (err: SmtpError) =>
   err.code === "EAUTH" || err.code === "ETLS" || SESSION_SETUP_COMMAND.test(err.command ?? "");
 
@@ -145,4 +144,33 @@ export function describeFailure(attempt: Pick<ClassifiedAttempt, "smtpCode" | "e
 function codeOf(response: string | undefined): number | undefined {
   const m = response ? /^(\d{3})/.exec(response) : null;
   return m ? Number(m[1]) : undefined;
+}
+
+/** One transaction per recipient (a return path each): what became of each, in order. */
+export interface RecipientTransaction {
+  recipient: string;
+  reply?: SmtpInfo;
+  error?: SmtpError;
+}
+
+/**
+ * Each recipient's own transaction classified alone. The attempt as a whole is described by the
+ * first transaction that was the account's fault, else the first that failed, else the last;
+ * the account is at fault if any transaction says so.
+ */
+export function classifyEach(transactions: RecipientTransaction[]): ClassifiedAttempt {
+  const parts = transactions.map((t) =>
+    t.error !== undefined ? classifyFailure([t.recipient], t.error) : classifySuccess([t.recipient], t.reply ?? {}),
+  );
+  const describing =
+    parts.find((p) => p.accountFault) ??
+    parts.find((p) => p.recipients.some((r) => r.outcome !== "sent")) ??
+    parts[parts.length - 1]!;
+  return {
+    recipients: parts.flatMap((p) => p.recipients),
+    smtpCode: describing.smtpCode,
+    smtpResponse: describing.smtpResponse,
+    errorCode: describing.errorCode,
+    accountFault: parts.some((p) => p.accountFault),
+  };
 }

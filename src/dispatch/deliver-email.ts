@@ -8,6 +8,7 @@ import { loadEmailAttachments } from "../attachments";
 import { mayRetry, retryDelayMs } from "../backoff";
 import { batchStopFor } from "../batches";
 import type { Config } from "../config";
+import type { SecretBox } from "../crypto";
 import type { Database, WriteBatcher } from "../db";
 import type { EmailRow, RecipientState } from "../emails";
 import type { Logger } from "../logger";
@@ -19,20 +20,23 @@ import type { AccountHealth } from "./account-health";
 import type { SmtpSender } from "./account-pool";
 import type { AccountSlots } from "./account-slots";
 import { eligibleAccounts, orderAccounts } from "./choose-account";
-import { type ClassifiedAttempt, classifyFailure, classifySuccess, describeFailure } from "./classify";
+import { type ClassifiedAttempt, describeFailure } from "./classify";
 import { composeMessage, messageIdFor } from "./compose";
+import { sendOnce, sendPerRecipient } from "./send-attempt";
 
 export interface DeliveryDeps {
   kysely: Kysely<Database>;
   batcher: WriteBatcher;
   config: Config;
+  /** Signs the return paths of accounts with a bounce domain. */
+  secrets: SecretBox;
   /** Sends through the account (in send threads, or on this thread when there are none). */
   sender: SmtpSender;
   health: AccountHealth;
   /** Sends in flight per account, each bounded (fairness between a tenant's accounts). */
   accountSlots: AccountSlots;
   log: Logger;
-  /** The tenant's active accounts (cached briefly by the dispatcher). */
+  /** The tenant's active accounts, its default bounce domain filled in (cached briefly by the dispatcher). */
   accountsOf(tenantId: string): Promise<SendableAccount[]>;
 }
 
@@ -155,12 +159,11 @@ export async function deliverEmail(
   try {
     const files = row.attachment_count > 0 ? await loadEmailAttachments(deps.kysely, row.id) : [];
     started = Date.now();
-    try {
-      const info = await deps.sender.send(account, composeMessage(row, account, pending, files));
-      result = classifySuccess(pending, info as Parameters<typeof classifySuccess>[1]);
-    } catch (err) {
-      result = classifyFailure(pending, err as Parameters<typeof classifyFailure>[1]);
-    }
+    const message = composeMessage(row, account, pending, files);
+    result =
+      account.bounce_domain === null
+        ? await sendOnce(deps, account, message, pending)
+        : await sendPerRecipient(deps, account, account.bounce_domain, message, row, recipients, pending);
   } finally {
     deps.accountSlots.release(account);
   }

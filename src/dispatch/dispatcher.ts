@@ -26,9 +26,10 @@ import {
   releaseLeases,
   WakeUp,
 } from "../queue";
-import { listSendableAccounts, type SendableAccount } from "../smtp-accounts";
+import { listSendableAccounts, type SendableAccount, withTenantBounceDomain } from "../smtp-accounts";
 import { suppressedAmong } from "../suppressions";
 import { TenantCache } from "../tenant-cache";
+import { tenantBounceDomain } from "../tenants";
 import { AccountHealth } from "./account-health";
 import { SmtpAccountPool, type SmtpSender } from "./account-pool";
 import { AccountSlots } from "./account-slots";
@@ -86,9 +87,13 @@ export class Dispatcher {
     this.#leaseTokenPrefix = opts.leaseTokenPrefix ?? "";
     this.#deps = deps;
     this.#log = deps.log.child({ component: "dispatcher" });
-    this.#accounts = new TenantCache(ACCOUNT_CACHE_MS, (tenantId) =>
-      listSendableAccounts(deps.db, deps.secrets, tenantId),
-    );
+    this.#accounts = new TenantCache(ACCOUNT_CACHE_MS, async (tenantId) => {
+      const [accounts, tenantDefault] = await Promise.all([
+        listSendableAccounts(deps.db, deps.secrets, tenantId),
+        tenantBounceDomain(deps.db.kysely, tenantId),
+      ]);
+      return withTenantBounceDomain(accounts, tenantDefault);
+    });
     this.#finishTogether = finishClaimsTogether(deps.db.kysely, (trx, kept) =>
       deps.events.writeFinishedTogether(trx, kept),
     );
@@ -307,6 +312,7 @@ export class Dispatcher {
       kysely: this.#deps.db.kysely,
       batcher: this.#deps.batcher,
       config: this.#deps.config,
+      secrets: this.#deps.secrets,
       sender: this.#sender,
       health: this.#health,
       accountSlots: this.#accountSlots,

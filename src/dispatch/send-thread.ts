@@ -6,13 +6,20 @@
 // This file is an entry point of its own: `bun run build` compiles it into the binary.
 import type { SendMailOptions } from "nodemailer";
 import type { DialSettings, SendableAccount } from "../smtp-accounts";
-import { SmtpAccountPool } from "./account-pool";
+import { SmtpAccountPool, type SmtpReply, type SmtpTransaction } from "./account-pool";
 
 declare const self: Worker;
 
 export type ToSendThread =
   | { kind: "init"; settings: DialSettings }
   | { kind: "send"; id: number; account: SendableAccount; message: SendMailOptions }
+  | {
+      kind: "sendEach";
+      id: number;
+      account: SendableAccount;
+      message: SendMailOptions;
+      transactions: SmtpTransaction[];
+    }
   | { kind: "close" };
 
 /** nodemailer's error, as the fields classify.ts reads (an Error does not cross threads whole). */
@@ -26,11 +33,20 @@ export interface SmtpErrorFields {
   rejectedErrors?: SmtpErrorFields[];
 }
 
+/** An SMTP server's reply as it crosses threads. */
+export interface SmtpReplyFields {
+  accepted?: unknown[];
+  rejected?: unknown[];
+  rejectedErrors?: SmtpErrorFields[];
+  response?: string;
+}
+
 export type FromSendThread =
+  | { kind: "sent"; id: number; reply: SmtpReplyFields }
   | {
-      kind: "sent";
+      kind: "sentEach";
       id: number;
-      reply: { accepted?: unknown[]; rejected?: unknown[]; rejectedErrors?: SmtpErrorFields[]; response?: string };
+      results: ({ reply: SmtpReplyFields; error?: undefined } | { error: SmtpErrorFields; reply?: undefined })[];
     }
   | { kind: "failed"; id: number; error: SmtpErrorFields }
   | { kind: "ready" }
@@ -63,6 +79,15 @@ function errorFields(e: unknown): SmtpErrorFields {
   };
 }
 
+function replyFields(r: SmtpReply): SmtpReplyFields {
+  return {
+    accepted: r.accepted,
+    rejected: r.rejected,
+    rejectedErrors: r.rejectedErrors?.map(errorFields),
+    response: r.response,
+  };
+}
+
 /** Attachment bytes arrive as Uint8Array; nodemailer wants Buffers. */
 function withBuffers(message: SendMailOptions): SendMailOptions {
   if (!message.attachments?.length) return message;
@@ -84,19 +109,19 @@ self.onmessage = (event: MessageEvent<ToSendThread[]>) => {
       reply({ kind: "ready" });
     } else if (m.kind === "close") {
       void pool?.close().then(() => reply({ kind: "closed" }));
+    } else if (m.kind === "sendEach") {
+      void pool!.sendEach(m.account, withBuffers(m.message), m.transactions).then((results) =>
+        reply({
+          kind: "sentEach",
+          id: m.id,
+          results: results.map((r) =>
+            r.error !== undefined ? { error: errorFields(r.error) } : { reply: replyFields(r.reply!) },
+          ),
+        }),
+      );
     } else {
       pool!.send(m.account, withBuffers(m.message)).then(
-        (r) =>
-          reply({
-            kind: "sent",
-            id: m.id,
-            reply: {
-              accepted: r.accepted,
-              rejected: r.rejected,
-              rejectedErrors: r.rejectedErrors?.map(errorFields),
-              response: r.response,
-            },
-          }),
+        (r) => reply({ kind: "sent", id: m.id, reply: replyFields(r) }),
         (e) => reply({ kind: "failed", id: m.id, error: errorFields(e) }),
       );
     }

@@ -11,7 +11,13 @@
 import type { SendMailOptions } from "nodemailer";
 import type { Logger } from "../logger";
 import type { DialSettings, SendableAccount } from "../smtp-accounts";
-import { SmtpAccountPool, type SmtpReply, type SmtpSender } from "./account-pool";
+import {
+  SmtpAccountPool,
+  type SmtpReply,
+  type SmtpSender,
+  type SmtpTransaction,
+  type TransactionResult,
+} from "./account-pool";
 import type { FromSendThread, SmtpErrorFields, ToSendThread } from "./send-thread";
 
 /** The error code of a send whose thread stopped before it answered. */
@@ -20,7 +26,7 @@ export const SEND_THREAD_LOST = "ESENDTHREAD";
 const CLOSE_WAIT_MS = 2_000;
 
 interface Waiting {
-  resolve(reply: SmtpReply): void;
+  resolve(answer: SmtpReply | TransactionResult[]): void;
   reject(err: Error): void;
   accountId: string;
 }
@@ -100,6 +106,8 @@ class SendThread {
       this.waiting.delete(m.id);
       this.onAnswered(this, w.accountId);
       if (m.kind === "sent") w.resolve(m.reply);
+      else if (m.kind === "sentEach")
+        w.resolve(m.results.map((r) => (r.error !== undefined ? { error: asError(r.error) } : { reply: r.reply! })));
       else w.reject(asError(m.error));
     }
   }
@@ -139,7 +147,34 @@ export class SmtpSendThreads implements SmtpSender {
   }
 
   send(account: SendableAccount, message: SendMailOptions): Promise<SmtpReply> {
-    if (this.#threads.every((t) => t.dead)) return this.#fallback.send(account, message);
+    return this.#post(
+      account,
+      (id, share) => ({ kind: "send", id, account: share, message }),
+      () => this.#fallback.send(account, message),
+    ) as Promise<SmtpReply>;
+  }
+
+  sendEach(
+    account: SendableAccount,
+    message: SendMailOptions,
+    transactions: SmtpTransaction[],
+  ): Promise<TransactionResult[]> {
+    const answer = this.#post(
+      account,
+      (id, share) => ({ kind: "sendEach", id, account: share, message, transactions }),
+      () => this.#fallback.sendEach(account, message, transactions),
+    ) as Promise<TransactionResult[]>;
+    // A lost thread rejects what it held: every transaction then has that error (none known sent).
+    return answer.catch((error: unknown) => transactions.map(() => ({ error })));
+  }
+
+  /** Hands a message to the thread with the fewest of the account's sends per connection (or to the fallback). */
+  #post(
+    account: SendableAccount,
+    message: (id: number, share: SendableAccount) => ToSendThread,
+    fallback: () => Promise<SmtpReply | TransactionResult[]>,
+  ): Promise<SmtpReply | TransactionResult[]> {
+    if (this.#threads.every((t) => t.dead)) return fallback();
     const shares = connectionShares(account.max_connections, this.#threads.length);
     const inFlight = this.#inFlight.get(account.id) ?? new Array<number>(this.#threads.length).fill(0);
     this.#inFlight.set(account.id, inFlight);
@@ -149,13 +184,13 @@ export class SmtpSendThreads implements SmtpSender {
       if (shares[i] === 0 || this.#threads[i]!.dead) continue;
       if (best < 0 || inFlight[i]! / shares[i]! < inFlight[best]! / shares[best]!) best = i;
     }
-    if (best < 0) return this.#fallback.send(account, message);
+    if (best < 0) return fallback();
     const thread = this.#threads[best]!;
     inFlight[best]!++;
     const id = this.#nextId++;
-    return new Promise<SmtpReply>((resolve, reject) => {
+    return new Promise<SmtpReply | TransactionResult[]>((resolve, reject) => {
       thread.waiting.set(id, { resolve, reject, accountId: account.id });
-      thread.post({ kind: "send", id, account: { ...account, max_connections: shares[best]! }, message });
+      thread.post(message(id, { ...account, max_connections: shares[best]! }));
     });
   }
 
