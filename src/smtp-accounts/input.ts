@@ -113,10 +113,19 @@ export const AllowedFromDomainsField = v.pipe(
  */
 export const MAX_BOUNCE_DOMAIN = 254 - 64 - 1;
 
+/**
+ * Letters (any script, for IDN), digits, hyphens and dots only: the WHATWG domainToASCII under
+ * asciiMailDomain drops a URL tail, so `bounce.example.com/x` (or `?x`, `#x`, `%2e`) would pass.
+ */
+const DOMAIN_CHARS = /^[\p{L}\p{M}\p{N}.-]+$/u;
+
 export const BounceDomainField = v.pipe(
   v.string(),
   v.trim(),
-  v.check((d: string) => asciiMailDomain(d) !== undefined, "must be a domain name such as bounce.example.com"),
+  v.check(
+    (d: string) => DOMAIN_CHARS.test(d) && asciiMailDomain(d) !== undefined,
+    "must be a domain name such as bounce.example.com",
+  ),
   v.check(
     (d: string) => (asciiMailDomain(d)?.length ?? 0) <= MAX_BOUNCE_DOMAIN,
     `must be at most ${MAX_BOUNCE_DOMAIN} characters (in ASCII form), so the return path fits in 254`,

@@ -5,7 +5,7 @@ import { hashApiKey } from "../../src/api-keys";
 import { createTestApp, type TestApp } from "../helpers/app";
 import { TEST_DIALECT } from "../helpers/db";
 
-type Tenant = { id: string; name: string; created_at: string };
+type Tenant = { id: string; name: string; bounce_domain: string | null; created_at: string };
 type ApiKey = {
   id: string;
   tenant_id: string;
@@ -50,6 +50,7 @@ describe(`operator API: tenants and keys (${TEST_DIALECT})`, () => {
       ["GET", "/v1/tenants/ten_nope/api-keys"],
       ["POST", "/v1/tenants/ten_nope/api-keys", { name: "x" }],
       ["DELETE", "/v1/tenants/ten_nope/api-keys/key_nope"],
+      ["PATCH", "/v1/tenants/ten_nope", { name: "x" }],
     ] as [string, string, unknown?][]) {
       const res = await t.admin(method, path, body);
       expect(`${method} ${path} ${res.status}`).toBe(`${method} ${path} 404`);
@@ -99,6 +100,53 @@ describe(`operator API: tenants and keys (${TEST_DIALECT})`, () => {
     const tenant = await createTenant("Unlimited");
     expect((await createKey(tenant.id, { name: "a" })).daily_limit).toBeNull();
     expect((await createKey(tenant.id, { name: "b", daily_limit: null })).daily_limit).toBeNull();
+  });
+
+  it("sets, keeps, changes and clears a tenant's default bounce domain (lower-case ASCII), and renames a tenant", async () => {
+    const res = await t.admin("POST", "/v1/tenants", { name: "Bouncy", bounce_domain: "Bounce.Bücher.Example" });
+    expect(res.status).toBe(201);
+    const tenant = (await res.json()) as Tenant;
+    expect(tenant.bounce_domain).toBe("bounce.xn--bcher-kva.example");
+    expect((await createTenant("Plain")).bounce_domain).toBeNull();
+
+    const renamed = await t.admin("PATCH", `/v1/tenants/${tenant.id}`, { name: " Bouncy Ltd " });
+    expect(renamed.status).toBe(200);
+    expect(await renamed.json()).toEqual({ ...tenant, name: "Bouncy Ltd" });
+    const changed = await t.admin("PATCH", `/v1/tenants/${tenant.id}`, { bounce_domain: "BOUNCES.example.com" });
+    expect(((await changed.json()) as Tenant).bounce_domain).toBe("bounces.example.com");
+    const cleared = await t.admin("PATCH", `/v1/tenants/${tenant.id}`, { bounce_domain: null });
+    expect(((await cleared.json()) as Tenant).bounce_domain).toBeNull();
+    expect(await (await t.admin("GET", `/v1/tenants/${tenant.id}`)).json()).toEqual({
+      ...tenant,
+      name: "Bouncy Ltd",
+      bounce_domain: null,
+    });
+    expect(await (await t.admin("PATCH", `/v1/tenants/${tenant.id}`, {})).json()).toMatchObject({ name: "Bouncy Ltd" });
+  });
+
+  it("refuses a bounce domain that is no domain name, on create and on PATCH (422 naming it)", async () => {
+    const tenant = await createTenant("Careful");
+    for (const [method, path] of [
+      ["POST", "/v1/tenants"],
+      ["PATCH", `/v1/tenants/${tenant.id}`],
+    ] as const) {
+      for (const bounce_domain of ["not a domain", "localhost", "bounce.example.com/x", 42]) {
+        const res = await t.admin(method, path, { name: "Careful", bounce_domain });
+        expect(`${method} ${JSON.stringify(bounce_domain)} → ${res.status}`).toBe(
+          `${method} ${JSON.stringify(bounce_domain)} → 422`,
+        );
+        expect(((await res.json()) as Problem).field).toBe("bounce_domain");
+      }
+    }
+    expect(((await (await t.admin("GET", `/v1/tenants/${tenant.id}`)).json()) as Tenant).bounce_domain).toBeNull();
+  });
+
+  it("requires the operator key to change a tenant", async () => {
+    const tenant = await createTenant("Guarded");
+    const { key } = await t.createTenantWithKey();
+    const res = await t.request("PATCH", `/v1/tenants/${tenant.id}`, { key, json: { bounce_domain: "b.example.com" } });
+    expect([401, 403]).toContain(res.status);
+    expect(((await (await t.admin("GET", `/v1/tenants/${tenant.id}`)).json()) as Tenant).bounce_domain).toBeNull();
   });
 
   it("names the offending field when a tenant or key is invalid (422)", async () => {

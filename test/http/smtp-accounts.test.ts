@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "bun:test";
 import { generateKeyPairSync } from "node:crypto";
 import { createServer } from "node:net";
 import { SMTPServer } from "smtp-server";
+import { returnPathProblem } from "../../src/feedback";
 import { createTestApp, type TestApp } from "../helpers/app";
 import { TEST_DIALECT } from "../helpers/db";
 import {
@@ -107,11 +108,36 @@ describe(`/v1/smtp-accounts (${TEST_DIALECT})`, () => {
     [{ max_connections: 0 }, "max_connections"],
     [{ allowed_from_domains: ["ok.com", "not a domain"] }, "allowed_from_domains[1]"],
     [{ password: undefined }, "password"],
+    [{ bounce_domain: "not a domain" }, "bounce_domain"],
+    [{ bounce_domain: "localhost" }, "bounce_domain"],
+    [{ bounce_domain: "bounce.example.com/x" }, "bounce_domain"],
+    [{ bounce_domain: "bounce%2eexample.com" }, "bounce_domain"],
+    [{ bounce_domain: `${"a".repeat(60)}.${"b".repeat(60)}.${"c".repeat(60)}.example` }, "bounce_domain"],
   ])("answers 422 naming the field for %j", async (override, field) => {
     const res = await t.request("POST", "/v1/smtp-accounts", { key, json: body(override) });
     expect(res.status).toBe(422);
     expect(res.headers.get("Content-Type")).toContain("application/problem+json");
     expect(((await res.json()) as { field: string }).field).toBe(field);
+  });
+
+  it("keeps a bounce domain in lower-case ASCII, one returnPathFor can use, and clears it with null", async () => {
+    const created = await create({ bounce_domain: " Bounce.Bücher.Example " });
+    expect(created.bounce_domain).toBe("bounce.xn--bcher-kva.example");
+    expect(returnPathProblem(t.deps.config.bouncePrefix, created.bounce_domain as string)).toBeUndefined();
+    expect(await (await t.request("GET", `/v1/smtp-accounts/${created.id}`, { key })).json()).toMatchObject({
+      bounce_domain: "bounce.xn--bcher-kva.example",
+    });
+
+    const kept = await t.request("PATCH", `/v1/smtp-accounts/${created.id}`, { key, json: { hourly_limit: 10 } });
+    expect(await kept.json()).toMatchObject({ bounce_domain: "bounce.xn--bcher-kva.example" });
+    const changed = await t.request("PATCH", `/v1/smtp-accounts/${created.id}`, {
+      key,
+      json: { bounce_domain: "BOUNCES.example.com" },
+    });
+    expect(await changed.json()).toMatchObject({ bounce_domain: "bounces.example.com" });
+    const cleared = await t.request("PATCH", `/v1/smtp-accounts/${created.id}`, { key, json: { bounce_domain: null } });
+    expect(await cleared.json()).toMatchObject({ bounce_domain: null });
+    expect((await create()).bounce_domain).toBeNull();
   });
 
   it("answers 422 naming the field on PATCH", async () => {
