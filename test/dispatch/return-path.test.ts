@@ -179,6 +179,32 @@ for (const sendThreads of ["1", "0"]) {
         smtp.setScript({});
       }
     });
+
+    it("stops the run when the session fails (a dropped connection) and retries the recipients not yet tried", async () => {
+      const { key } = await t.createTenantWithKey();
+      await createSmtpAccount(t, key, smtp, { bounce_domain: BOUNCE_DOMAIN });
+      let drops = 0;
+      smtp.setScript({ data: () => (drops++ === 0 ? "disconnect" : null) });
+      try {
+        const id = await sendEmail(
+          t,
+          key,
+          anEmail({ to: ["ada@example.com", "bob@example.com", "carol@example.com"] }),
+        );
+        const email = await waitForStatus(t, key, id, ["sent", "failed"]);
+        expect(email.status).toBe("sent");
+        expect(email.attempts.map((a) => a.outcome)).toEqual(["deferred", "sent"]);
+        // The first attempt reached DATA once; bob and carol were not tried on a session that had failed.
+        expect(drops).toBe(4);
+        expect(
+          messagesOf(id)
+            .map((m) => m.envelope.to[0])
+            .sort(),
+        ).toEqual(["ada@example.com", "bob@example.com", "carol@example.com"]);
+      } finally {
+        smtp.setScript({});
+      }
+    });
   });
 }
 
