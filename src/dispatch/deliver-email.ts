@@ -23,6 +23,7 @@ import { eligibleAccounts, orderAccounts } from "./choose-account";
 import { type ClassifiedAttempt, describeFailure } from "./classify";
 import { composeMessage, messageIdFor } from "./compose";
 import { sendOnce, sendPerRecipient } from "./send-attempt";
+import { withTrackedHtml } from "./tracked-content";
 
 export interface DeliveryDeps {
   kysely: Kysely<Database>;
@@ -159,7 +160,7 @@ export async function deliverEmail(
   try {
     const files = row.attachment_count > 0 ? await loadEmailAttachments(deps.kysely, row.id) : [];
     started = Date.now();
-    const message = composeMessage(row, account, pending, files);
+    const message = composeMessage(withTrackedHtml(deps, row), account, pending, files);
     result =
       account.bounce_domain === null
         ? await sendOnce(deps, account, message, pending)
