@@ -1,19 +1,19 @@
-// The whole chain with a real MTA: an email sent through a private Postfix relay with the signed
-// return path on a bounce domain routed to Posthorn's inbound listener; Postfix answers 250, fails
-// the unknown local user, and its bounce daemon mails the DSN to the listener, which marks the
-// recipient bounced, suppresses it and lists the message as matched.
+// The whole chain with a real MTA: Posthorn sends through a private Postfix relay with the signed
+// return path of its tenant's bounce domain (routed to Posthorn's inbound listener); Postfix
+// answers 250, fails the unknown local user, and its bounce daemon mails the DSN to the listener,
+// which marks the recipient bounced, suppresses it and lists the message as matched.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import nodemailer from "nodemailer";
-import { returnPathFor } from "../../src/feedback";
 import { BounceDomains, type InboundListener, startInboundListener } from "../../src/inbound";
 import { createTestApp, type TestApp } from "../helpers/app";
+import { TEST_DIALECT } from "../helpers/db";
 import * as postfix from "../helpers/postfix";
+import { createSmtpAccount, sendEmail, waitForStatus } from "../helpers/sending";
 import type { TenantWithKey } from "../helpers/tenants";
 
 const BOUNCE_DOMAIN = "bounce.posthorn.test";
 const DSN_WAIT_MS = 20_000;
 
-describe("a DSN from a real Postfix relay", () => {
+describe(`a DSN from a real Postfix relay (${TEST_DIALECT})`, () => {
   const availability = postfix.available();
   let app: TestApp;
   let listener: InboundListener;
@@ -23,10 +23,12 @@ describe("a DSN from a real Postfix relay", () => {
   beforeAll(async () => {
     // Never skipped: Postfix is installed here and in CI (.ci/run); if it cannot run, say why.
     if (!availability.ok) throw new Error(`Postfix is needed for this suite: ${availability.reason}`);
-    app = await createTestApp();
+    app = await createTestApp({}, { dispatch: true });
     tenant = await app.createTenantWithKey("Acme");
     const db = app.deps.db.kysely;
-    await db.updateTable("tenants").set({ bounce_domain: BOUNCE_DOMAIN }).where("id", "=", tenant.tenantId).execute();
+    // The tenant's default for its accounts, set as the operator does.
+    const patched = await app.admin("PATCH", `/v1/tenants/${tenant.tenantId}`, { bounce_domain: BOUNCE_DOMAIN });
+    expect(patched.status).toBe(200);
     listener = await startInboundListener(
       { ...app.deps, domains: new BounceDomains(db) },
       { host: "127.0.0.1", port: 0, maxBytes: app.deps.config.inboundMaxBytes, maxConnections: 5 },
@@ -42,42 +44,15 @@ describe("a DSN from a real Postfix relay", () => {
 
   it("marks the unknown user bounced, suppresses it as hard_bounce and lists the DSN as matched", async () => {
     const to = `no-such-user@${relay.localDomain}`;
-    const accepted = await app.request("POST", "/v1/emails", {
-      key: tenant.key,
-      json: { from: "app@example.com", to: [to], subject: "Your receipt", text: "Thanks." },
-    });
-    expect(accepted.status).toBe(202);
-    const { id } = (await accepted.json()) as { id: string };
-    // Sent as the dispatcher will send it once the return path is wired into sending (another change).
-    const row = await app.deps.db.kysely
-      .updateTable("emails")
-      .set({ status: "sent", recipients_json: JSON.stringify([{ email: to, status: "sent", smtp_code: 250 }]) })
-      .where("id", "=", id)
-      .returning("message_id")
-      .executeTakeFirstOrThrow();
-    const returnPath = returnPathFor(app.deps.secrets, {
-      prefix: app.deps.config.bouncePrefix,
-      bounceDomain: BOUNCE_DOMAIN,
-      emailId: id,
-      recipient: { index: 0 },
-    });
-    const transport = nodemailer.createTransport({
-      host: relay.host,
-      port: relay.port,
-      secure: false,
-      ignoreTLS: true,
-    });
-    await transport.sendMail({
-      from: "Acme <app@example.com>",
-      to,
+    await createSmtpAccount(app, tenant.key, relay, { from_email: "app@example.com" });
+    const id = await sendEmail(app, tenant.key, {
+      from: "app@example.com",
+      to: [to],
       subject: "Your receipt",
       text: "Thanks.",
-      messageId: row.message_id,
-      headers: { "X-Posthorn-Email-Id": id },
-      envelope: { from: returnPath, to: [to] },
-      dsn: { id, return: "headers", notify: ["failure", "delay"] },
     });
-    transport.close();
+    // The relay takes it (250) and fails it later, as a provider's relay does.
+    expect((await waitForStatus(app, tenant.key, id, ["sent", "failed"], 15_000)).status).toBe("sent");
 
     const deadline = Date.now() + DSN_WAIT_MS;
     let listed: { matched: boolean; email_id: string | null; outcome: string } | undefined;
