@@ -35,7 +35,7 @@ Durations take ms, s, m, h, d; sizes kb, mb, gb. See docs/configuration.md.`,
       try {
         const { deps } = service;
         inbound = await startInboundListener(
-          { ...deps, domains: new BounceDomains(deps.db.kysely) },
+          { ...deps, domains: new BounceDomains(deps.db) },
           {
             host: config.inboundSmtpHost,
             port: config.inboundSmtpPort,

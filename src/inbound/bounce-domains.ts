@@ -1,18 +1,19 @@
 // Which domains are bounce domains, and whose: every tenant's default and every SMTP account's
 // `bounce_domain`. The listener asks at each RCPT TO, so the whole (short) list is read at once
 // and kept for a few seconds; a domain just configured is accepted within BOUNCE_DOMAINS_TTL_MS.
-import type { Kysely } from "kysely";
-import type { Database } from "../db";
+import type { Db } from "../db";
+import { accountBounceDomains } from "../smtp-accounts";
+import { tenantBounceDomains } from "../tenants";
 
 export const BOUNCE_DOMAINS_TTL_MS = 10_000;
 
 export class BounceDomains {
-  readonly #db: Kysely<Database>;
+  readonly #db: Db;
   readonly #now: () => number;
   #byDomain: Promise<Map<string, Set<string>>> | undefined;
   #readAt = 0;
 
-  constructor(db: Kysely<Database>, now: () => number = Date.now) {
+  constructor(db: Db, now: () => number = Date.now) {
     this.#db = db;
     this.#now = now;
   }
@@ -41,20 +42,12 @@ export class BounceDomains {
 
   async #read(): Promise<Map<string, Set<string>>> {
     const [tenants, accounts] = await Promise.all([
-      this.#db
-        .selectFrom("tenants")
-        .select(["id as tenant_id", "bounce_domain"])
-        .where("bounce_domain", "is not", null)
-        .execute(),
-      this.#db
-        .selectFrom("smtp_accounts")
-        .select(["tenant_id", "bounce_domain"])
-        .where("bounce_domain", "is not", null)
-        .execute(),
+      tenantBounceDomains(this.#db.kysely),
+      accountBounceDomains(this.#db),
     ]);
     const byDomain = new Map<string, Set<string>>();
     for (const row of [...tenants, ...accounts]) {
-      const domain = row.bounce_domain!.toLowerCase();
+      const domain = row.bounce_domain.toLowerCase();
       const owners = byDomain.get(domain) ?? new Set<string>();
       owners.add(row.tenant_id);
       byDomain.set(domain, owners);

@@ -259,3 +259,13 @@ export async function deleteSmtpAccount(deps: SmtpAccountsDeps, tenantId: string
   if (!(await deleteAccount(deps.db.kysely, tenantId, accountId))) throw notFound("SMTP account");
   deps.onChange?.(tenantId);
 }
+
+/** Every account's own bounce domain, with its tenant (for the inbound listener's list of domains). */
+export function accountBounceDomains(db: Db): Promise<{ tenant_id: string; bounce_domain: string }[]> {
+  return db.kysely
+    .selectFrom("smtp_accounts")
+    .select(["tenant_id", "bounce_domain"])
+    .where("bounce_domain", "is not", null)
+    .$narrowType<{ bounce_domain: string }>()
+    .execute();
+}

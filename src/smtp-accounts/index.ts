@@ -1,5 +1,6 @@
 // SMTP accounts: a tenant's servers to send through. The module's whole public surface.
 export {
+  accountBounceDomains,
   createSmtpAccount,
   deleteSmtpAccount,
   getSmtpAccount,

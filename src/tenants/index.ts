@@ -82,3 +82,13 @@ export async function tenantBounceDomain(db: Kysely<Database>, id: string): Prom
   const row = await db.selectFrom("tenants").select("bounce_domain").where("id", "=", id).executeTakeFirst();
   return row?.bounce_domain ?? null;
 }
+
+/** Every tenant's default bounce domain (for the inbound listener's list of domains it takes mail for). */
+export function tenantBounceDomains(db: Kysely<Database>): Promise<{ tenant_id: string; bounce_domain: string }[]> {
+  return db
+    .selectFrom("tenants")
+    .select(["id as tenant_id", "bounce_domain"])
+    .where("bounce_domain", "is not", null)
+    .$narrowType<{ bounce_domain: string }>()
+    .execute();
+}

@@ -29,7 +29,7 @@ beforeAll(async () => {
   await db.updateTable("tenants").set({ bounce_domain: DOMAIN_A }).where("id", "=", a.tenantId).execute();
   await db.updateTable("tenants").set({ bounce_domain: DOMAIN_B }).where("id", "=", b.tenantId).execute();
   listener = await startInboundListener(
-    { ...app.deps, domains: new BounceDomains(db) },
+    { ...app.deps, domains: new BounceDomains(app.deps.db) },
     { host: "127.0.0.1", port: 0, maxBytes: MAX_BYTES, maxConnections: 5 },
   );
 });

@@ -25,12 +25,11 @@ describe(`a DSN from a real Postfix relay (${TEST_DIALECT})`, () => {
     if (!availability.ok) throw new Error(`Postfix is needed for this suite: ${availability.reason}`);
     app = await createTestApp({}, { dispatch: true });
     tenant = await app.createTenantWithKey("Acme");
-    const db = app.deps.db.kysely;
     // The tenant's default for its accounts, set as the operator does.
     const patched = await app.admin("PATCH", `/v1/tenants/${tenant.tenantId}`, { bounce_domain: BOUNCE_DOMAIN });
     expect(patched.status).toBe(200);
     listener = await startInboundListener(
-      { ...app.deps, domains: new BounceDomains(db) },
+      { ...app.deps, domains: new BounceDomains(app.deps.db) },
       { host: "127.0.0.1", port: 0, maxBytes: app.deps.config.inboundMaxBytes, maxConnections: 5 },
     );
     relay = await postfix.start({ routes: { [BOUNCE_DOMAIN]: listener.port } });
