@@ -11,12 +11,22 @@ import { POSTGRES_ROLLUP_SHARDS, type RollupChange, type RollupCounter, recordRo
 import {
   type EmailEventType,
   type EmailSnapshot,
+  type EventFeedback,
   type EventRecipient,
   emailEventPayload,
   WebhookOutbox,
 } from "../webhooks";
 
 const FINAL: readonly EmailStatus[] = ["sent", "failed", "suppressed", "cancelled"];
+
+/** The webhook event of each kind of feedback (a soft bounce is an email.bounced of type soft_bounced). */
+const FEEDBACK_EVENTS: Record<EventFeedback["type"], EmailEventType> = {
+  bounced: "email.bounced",
+  soft_bounced: "email.bounced",
+  complained: "email.complained",
+  delayed: "email.delivery_delayed",
+  delivered: "email.delivered",
+};
 
 export class EmailEvents {
   readonly outbox = new WebhookOutbox();
@@ -155,6 +165,31 @@ export class EmailEvents {
       shard: this.#shard(),
     });
     await this.#enqueue(trx, "email.cancelled", snapshotOf(row, tags), at);
+  }
+
+  /**
+   * In the unit that recorded what came back about one recipient (a DSN, a complaint): the
+   * email's webhook event, with the feedback, commits with the record or not at all.
+   */
+  async writeFeedback(
+    trx: Kysely<Database>,
+    tenantId: string,
+    emailId: string,
+    feedback: EventFeedback,
+  ): Promise<void> {
+    const row = await trx
+      .selectFrom("emails")
+      .select(SNAPSHOT_COLUMNS)
+      .where("id", "=", emailId)
+      .where("tenant_id", "=", tenantId)
+      .executeTakeFirst();
+    if (!row) return;
+    await this.#enqueue(trx, FEEDBACK_EVENTS[feedback.type], { ...snapshotOf(row), feedback }, feedback.at);
+  }
+
+  /** After a unit that recorded feedback committed. */
+  afterFeedback(): void {
+    this.#wakeWebhooks();
   }
 
   /** After the accept unit committed. */

@@ -7,6 +7,7 @@
 import type { Kysely } from "kysely";
 import type { SecretBox } from "../crypto";
 import type { Database, WriteBatcher } from "../db";
+import type { EmailEvents } from "../email-events";
 import {
   countRecipientFeedback,
   type FeedbackTarget,
@@ -39,6 +40,8 @@ export interface InboundDeps {
   secrets: SecretBox;
   config: { inboundMaxBytes: number; bouncePrefix: string };
   domains: BounceDomains;
+  /** Queues each recorded feedback's webhook event in the same unit (email.bounced…). */
+  events: Pick<EmailEvents, "writeFeedback" | "afterFeedback">;
   now?: () => number;
 }
 
@@ -97,11 +100,13 @@ export async function processInbound(deps: InboundDeps, input: InboundInput): Pr
   // Unmatched: the tenant whose bounce domain received it sees it (none when the domain is shared).
   const tenantId = match.matched ? match.target.tenantId : bounceTenants.size === 1 ? [...bounceTenants][0]! : null;
 
-  return deps.batcher.write(async (trx) => {
+  const result = await deps.batcher.write(async (trx) => {
     let outcome: string;
     if (match.matched) {
       const said: string[] = [];
-      for (const e of match.effects) said.push(await applyEffect(trx, match.target, e, id, input.source, now));
+      for (const e of match.effects) {
+        said.push(await applyEffect(deps, trx, match.target, e, id, input.source, now));
+      }
       outcome = [...said, ...match.skipped].join("; ");
     } else {
       outcome = match.why;
@@ -128,6 +133,9 @@ export async function processInbound(deps: InboundDeps, input: InboundInput): Pr
     });
     return { id, tenantId, matched: match.matched, emailId: match.matched ? match.target.id : null, outcome };
   });
+  // Committed: the webhook sender may now pick up the events queued with it.
+  if (result.matched) deps.events.afterFeedback();
+  return result;
 }
 
 async function tenantsOfEnvelope(domains: BounceDomains, envelopeTo: string[]): Promise<Set<string>> {
@@ -274,6 +282,7 @@ function effectsFor(target: FeedbackTarget, reports: Effect<string | undefined>[
 }
 
 async function applyEffect(
+  deps: InboundDeps,
   trx: Kysely<Database>,
   target: FeedbackTarget,
   e: Effect,
@@ -295,6 +304,15 @@ async function applyEffect(
     inboundMessageId: inboundId,
   });
   if (!recorded) return `${what} already recorded (the same report came before)`;
+  await deps.events.writeFeedback(trx, target.tenantId, target.id, {
+    recipient: e.recipient,
+    type: e.type,
+    statusCode: e.statusCode,
+    diagnostic: e.diagnostic,
+    remoteMta: e.remoteMta,
+    source,
+    at: now,
+  });
 
   const suppress = async (reason: "hard_bounce" | "complaint", detail: string) => {
     await addSuppression(trx, target.tenantId, { email: e.recipient, reason, detail, sourceEmailId: target.id }, now);

@@ -14,7 +14,7 @@ import {
   type WebhookDeliveryRow,
 } from "./delivery-store";
 import { selectEndpoint } from "./endpoint-store";
-import { type EmailEventType, emailEventPayload } from "./events";
+import { type EmailEventType, type EventFeedback, emailEventPayload } from "./events";
 
 /** The status an email has after each event: a deferred email is queued again. */
 const SAMPLE_STATUS: Record<EmailEventType, EmailStatus> = {
@@ -24,7 +24,29 @@ const SAMPLE_STATUS: Record<EmailEventType, EmailStatus> = {
   "email.failed": "failed",
   "email.suppressed": "suppressed",
   "email.cancelled": "cancelled",
+  "email.bounced": "sent",
+  "email.complained": "sent",
+  "email.delivery_delayed": "sent",
+  "email.delivered": "sent",
 };
+
+/** What the sample of a feedback event says came back, by event. */
+const SAMPLE_FEEDBACK: Partial<Record<EmailEventType, EventFeedback["type"]>> = {
+  "email.bounced": "bounced",
+  "email.complained": "complained",
+  "email.delivery_delayed": "delayed",
+  "email.delivered": "delivered",
+};
+
+const sampleFeedback = (type: EventFeedback["type"], at: number): EventFeedback => ({
+  recipient: "recipient@example.com",
+  type,
+  statusCode: type === "bounced" ? "5.1.1" : type === "delayed" ? "4.4.1" : type === "delivered" ? "2.0.0" : null,
+  diagnostic: type === "bounced" ? "smtp; 550 5.1.1 <recipient@example.com>: Recipient address rejected" : null,
+  remoteMta: type === "complained" ? null : "dns; mx.example.com",
+  source: "smtp",
+  at,
+});
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -107,6 +129,7 @@ export async function sendTestEvent(
       completedAt: now,
       nextAttemptAt: null,
       reason: null,
+      ...(SAMPLE_FEEDBACK[type] ? { feedback: sampleFeedback(SAMPLE_FEEDBACK[type]!, now) } : {}),
     },
     now,
   );

@@ -10,12 +10,25 @@ export const EMAIL_EVENT_TYPES = [
   "email.failed",
   "email.suppressed",
   "email.cancelled",
+  "email.bounced",
+  "email.complained",
+  "email.delivery_delayed",
+  "email.delivered",
 ] as const;
 export type EmailEventType = (typeof EMAIL_EVENT_TYPES)[number];
 
 export interface EventRecipient {
   email: string;
-  status: "pending" | "sent" | "failed" | "suppressed";
+  status:
+    | "pending"
+    | "sent"
+    | "failed"
+    | "suppressed"
+    | "bounced"
+    | "soft_bounced"
+    | "delayed"
+    | "delivered"
+    | "complained";
   smtp_code?: number;
   smtp_response?: string;
 }
@@ -40,6 +53,19 @@ export interface EmailSnapshot {
   nextAttemptAt: number | null;
   /** Why it was deferred, failed or held: the server's reply or what went wrong. */
   reason: string | null;
+  /** What came back about one recipient, for the feedback events (email.bounced…). */
+  feedback?: EventFeedback;
+}
+
+/** One recipient's delivery feedback, as a DSN or a complaint report told it. */
+export interface EventFeedback {
+  recipient: string;
+  type: "bounced" | "soft_bounced" | "delayed" | "delivered" | "complained";
+  statusCode: string | null;
+  diagnostic: string | null;
+  remoteMta: string | null;
+  source: "smtp" | "imap" | "tracking";
+  at: number;
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -64,6 +90,19 @@ export function emailEventPayload(type: EmailEventType, email: EmailSnapshot, at
       sent_at: iso(email.sentAt),
       completed_at: iso(email.completedAt),
       next_attempt_at: iso(email.nextAttemptAt),
+      ...(email.feedback
+        ? {
+            feedback: {
+              recipient: email.feedback.recipient,
+              type: email.feedback.type,
+              status_code: email.feedback.statusCode,
+              diagnostic: email.feedback.diagnostic,
+              remote_mta: email.feedback.remoteMta,
+              source: email.feedback.source,
+              at: iso(email.feedback.at),
+            },
+          }
+        : {}),
     },
   };
 }

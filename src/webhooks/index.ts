@@ -21,6 +21,7 @@ export {
   type EmailEventPayload,
   type EmailEventType,
   type EmailSnapshot,
+  type EventFeedback,
   type EventRecipient,
   emailEventPayload,
 } from "./events";

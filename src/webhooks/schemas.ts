@@ -134,7 +134,17 @@ const RecipientSchema = named(
   "EmailEventRecipient",
   v.object({
     email: v.string(),
-    status: v.picklist(["pending", "sent", "failed", "suppressed"]),
+    status: v.picklist([
+      "pending",
+      "sent",
+      "failed",
+      "suppressed",
+      "bounced",
+      "soft_bounced",
+      "delayed",
+      "delivered",
+      "complained",
+    ]),
     smtp_code: v.optional(Integer),
     smtp_response: v.optional(v.string()),
   }),
@@ -149,6 +159,22 @@ const EMAIL_STATUSES = [
   "cancelled",
   "suppressed",
 ] as const satisfies readonly EmailStatus[];
+
+const FeedbackDetailSchema = named(
+  "EmailEventFeedback",
+  v.object({
+    recipient: v.string(),
+    type: v.pipe(
+      v.picklist(["bounced", "soft_bounced", "delayed", "delivered", "complained"]),
+      v.description("`bounced` is permanent (5.x.x), `soft_bounced` temporary; email.bounced carries both."),
+    ),
+    status_code: v.pipe(v.nullable(v.string()), v.description("The RFC 3463 status, e.g. `5.1.1`.")),
+    diagnostic: v.pipe(v.nullable(v.string()), v.description("The remote server's own words.")),
+    remote_mta: v.nullable(v.string()),
+    source: v.pipe(v.picklist(["smtp", "imap", "tracking"]), v.description("How it reached Posthorn.")),
+    at: Timestamp,
+  }),
+);
 
 /** What an event says of its email, at the moment of the event. */
 export const EmailEventDataSchema = named(
@@ -172,6 +198,7 @@ export const EmailEventDataSchema = named(
     sent_at: v.nullable(Timestamp),
     completed_at: v.nullable(Timestamp),
     next_attempt_at: v.pipe(v.nullable(Timestamp), v.description("email.deferred: when it is tried next.")),
+    feedback: v.optional(FeedbackDetailSchema),
   }),
 );
 
@@ -182,6 +209,10 @@ const EVENT_NAMES: Record<EmailEventType, string> = {
   "email.failed": "EmailFailedEvent",
   "email.suppressed": "EmailSuppressedEvent",
   "email.cancelled": "EmailCancelledEvent",
+  "email.bounced": "EmailBouncedEvent",
+  "email.complained": "EmailComplainedEvent",
+  "email.delivery_delayed": "EmailDeliveryDelayedEvent",
+  "email.delivered": "EmailDeliveredEvent",
 };
 
 const eventOf = <T extends EmailEventType>(type: T) =>
@@ -202,6 +233,10 @@ export const EmailEventSchemas = {
   "email.failed": eventOf("email.failed"),
   "email.suppressed": eventOf("email.suppressed"),
   "email.cancelled": eventOf("email.cancelled"),
+  "email.bounced": eventOf("email.bounced"),
+  "email.complained": eventOf("email.complained"),
+  "email.delivery_delayed": eventOf("email.delivery_delayed"),
+  "email.delivered": eventOf("email.delivered"),
 } as const satisfies Record<EmailEventType, unknown>;
 
 /** Any event's body: the union of the above, told apart by `type`. */
@@ -214,6 +249,10 @@ export const EmailEventSchema = named(
     EmailEventSchemas["email.failed"],
     EmailEventSchemas["email.suppressed"],
     EmailEventSchemas["email.cancelled"],
+    EmailEventSchemas["email.bounced"],
+    EmailEventSchemas["email.complained"],
+    EmailEventSchemas["email.delivery_delayed"],
+    EmailEventSchemas["email.delivered"],
   ]),
   {
     type: "email.sent",

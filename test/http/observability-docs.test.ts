@@ -43,8 +43,12 @@ describe(`API reference for statistics, webhooks and metrics (${TEST_DIALECT})`,
 
   it("documents the event body of each event type", () => {
     expect(Object.keys(doc.webhooks).sort()).toEqual([
+      "email.bounced",
       "email.cancelled",
+      "email.complained",
       "email.deferred",
+      "email.delivered",
+      "email.delivery_delayed",
       "email.failed",
       "email.queued",
       "email.sent",

@@ -22,7 +22,7 @@ let a: TenantWithKey;
 let b: TenantWithKey;
 
 beforeAll(async () => {
-  app = await createTestApp({ POSTHORN_INBOUND_MAX_BYTES: String(MAX_BYTES) });
+  app = await createTestApp({ POSTHORN_INBOUND_MAX_BYTES: String(MAX_BYTES), POSTHORN_WEBHOOK_ALLOW_PRIVATE: "true" });
   a = await app.createTenantWithKey("A");
   b = await app.createTenantWithKey("B");
   const db = app.deps.db.kysely;
@@ -263,6 +263,42 @@ describe("other feedback", () => {
     expect(e.recipients[0]!.status).toBe("delayed");
     expect(e.feedback[0]).toMatchObject({ type: "delayed", status_code: "4.4.1" });
     expect(await suppression(a, "slow@example.org")).toBeUndefined();
+  });
+
+  it("queues email.bounced and email.delivery_delayed webhook events with the feedback, in the same unit", async () => {
+    const hook = await app.request("POST", "/v1/webhooks", {
+      key: b.key,
+      json: { url: "http://127.0.0.1:9/hook", events: ["email.bounced", "email.delivery_delayed"] },
+    });
+    expect(hook.status).toBe(201);
+    const { id: hookId } = (await hook.json()) as { id: string };
+    const gone = await sentEmail(b, "gone@example.net");
+    const slow = await sentEmail(b, "slow@example.net");
+    await deliver(
+      dsnMessage({ recipient: "gone@example.net", action: "failed", status: "5.1.1" }),
+      returnPath(gone.id, DOMAIN_B),
+    );
+    await deliver(
+      dsnMessage({ recipient: "slow@example.net", action: "delayed", status: "4.4.1" }),
+      returnPath(slow.id, DOMAIN_B),
+    );
+
+    const res = await app.request("GET", `/v1/webhooks/${hookId}/deliveries`, { key: b.key });
+    expect(res.status).toBe(200);
+    type Delivery = { event_type: string; email_id: string; payload: { data: { feedback?: Record<string, unknown> } } };
+    const deliveries = ((await res.json()) as { data: Delivery[] }).data;
+    const byType = Object.fromEntries(deliveries.map((d) => [d.event_type, d]));
+    expect(Object.keys(byType).sort()).toEqual(["email.bounced", "email.delivery_delayed"]);
+    expect(byType["email.bounced"]).toMatchObject({
+      email_id: gone.id,
+      payload: {
+        data: { feedback: { recipient: "gone@example.net", type: "bounced", status_code: "5.1.1", source: "smtp" } },
+      },
+    });
+    expect(byType["email.delivery_delayed"]!.payload.data.feedback).toMatchObject({
+      type: "delayed",
+      status_code: "4.4.1",
+    });
   });
 
   it("marks an ARF complaint matched by the returned X-Posthorn-Email-Id as complained and suppresses with complaint", async () => {

@@ -38,6 +38,10 @@ describe(`webhook endpoints (${TEST_DIALECT})`, () => {
       "email.failed",
       "email.suppressed",
       "email.cancelled",
+      "email.bounced",
+      "email.complained",
+      "email.delivery_delayed",
+      "email.delivered",
     ]);
     const read = (await (await t.request("GET", `/v1/webhooks/${created.id}`, { key })).json()) as WebhookView;
     expect(read.secret).toBeUndefined();
