@@ -187,8 +187,10 @@ export class EmailEvents {
     await this.#enqueue(trx, FEEDBACK_EVENTS[feedback.type], { ...snapshotOf(row), feedback }, feedback.at);
   }
 
-  /** After a unit that recorded feedback committed. */
-  afterFeedback(): void {
+  /** After a unit that recorded an inbound message (and the feedback it newly told) committed. */
+  afterFeedback(matched: boolean, recorded: readonly EventFeedback["type"][]): void {
+    this.metrics.inboundMessages.inc({ matched: String(matched) });
+    for (const type of recorded) this.metrics.feedbackRecorded.inc({ type });
     this.#wakeWebhooks();
   }
 

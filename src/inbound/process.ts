@@ -100,12 +100,15 @@ export async function processInbound(deps: InboundDeps, input: InboundInput): Pr
   // Unmatched: the tenant whose bounce domain received it sees it (none when the domain is shared).
   const tenantId = match.matched ? match.target.tenantId : bounceTenants.size === 1 ? [...bounceTenants][0]! : null;
 
+  // What this message newly told (a unit may run again: filled afresh each time).
+  let recorded: FeedbackType[] = [];
   const result = await deps.batcher.write(async (trx) => {
+    recorded = [];
     let outcome: string;
     if (match.matched) {
       const said: string[] = [];
       for (const e of match.effects) {
-        said.push(await applyEffect(deps, trx, match.target, e, id, input.source, now));
+        said.push(await applyEffect(deps, trx, match.target, e, id, input.source, now, recorded));
       }
       outcome = [...said, ...match.skipped].join("; ");
     } else {
@@ -134,7 +137,7 @@ export async function processInbound(deps: InboundDeps, input: InboundInput): Pr
     return { id, tenantId, matched: match.matched, emailId: match.matched ? match.target.id : null, outcome };
   });
   // Committed: the webhook sender may now pick up the events queued with it.
-  if (result.matched) deps.events.afterFeedback();
+  deps.events.afterFeedback(result.matched, recorded);
   return result;
 }
 
@@ -289,6 +292,7 @@ async function applyEffect(
   inboundId: string,
   source: "smtp" | "imap",
   now: number,
+  recordedTypes: FeedbackType[],
 ): Promise<string> {
   const what = `${WORDS[e.type]} of ${e.recipient}${e.statusCode ? ` (${e.statusCode})` : ""}`;
   const { recorded } = await recordRecipientFeedback(trx, {
@@ -304,6 +308,7 @@ async function applyEffect(
     inboundMessageId: inboundId,
   });
   if (!recorded) return `${what} already recorded (the same report came before)`;
+  recordedTypes.push(e.type);
   await deps.events.writeFeedback(trx, target.tenantId, target.id, {
     recipient: e.recipient,
     type: e.type,

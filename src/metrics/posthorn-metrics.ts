@@ -64,6 +64,18 @@ export class Metrics {
       ["status"],
     ),
   );
+  readonly feedbackRecorded = this.registry.register(
+    new Counter(
+      "posthorn_feedback_total",
+      "What came back after sending, per recipient: bounced, soft_bounced, delayed, delivered, complained.",
+      ["type"],
+    ),
+  );
+  readonly inboundMessages = this.registry.register(
+    new Counter("posthorn_inbound_messages_total", "Messages received by the inbound listener, matched or not.", [
+      "matched",
+    ]),
+  );
   readonly quotaRejections = this.registry.register(
     new Counter("posthorn_quota_rejections_total", "Requests refused because an API key's daily quota was spent."),
   );
@@ -72,6 +84,10 @@ export class Metrics {
     for (const status of FINAL_STATUSES) this.emailsFinished.init({ status });
     for (const status of ["succeeded", "failed"]) this.webhookDeliveries.init({ status });
     this.quotaRejections.init();
+    for (const type of ["bounced", "soft_bounced", "delayed", "delivered", "complained"]) {
+      this.feedbackRecorded.init({ type });
+    }
+    for (const matched of ["true", "false"]) this.inboundMessages.init({ matched });
     this.emailsAccepted.init();
     this.registry.register(
       new Gauge("posthorn_queue_emails", "Emails waiting, by status (read when scraped).", ["status"], async () =>

@@ -299,6 +299,11 @@ describe("other feedback", () => {
       type: "delayed",
       status_code: "4.4.1",
     });
+    // And counted: the listener's messages and the feedback they told.
+    const counter = async (line: RegExp) => Number(line.exec(await app.deps.metrics.expose())?.[1] ?? 0);
+    expect(await counter(/^posthorn_feedback_total\{type="bounced"\} (\d+)$/m)).toBeGreaterThanOrEqual(1);
+    expect(await counter(/^posthorn_feedback_total\{type="delayed"\} (\d+)$/m)).toBeGreaterThanOrEqual(1);
+    expect(await counter(/^posthorn_inbound_messages_total\{matched="true"\} (\d+)$/m)).toBeGreaterThanOrEqual(2);
   });
 
   it("marks an ARF complaint matched by the returned X-Posthorn-Email-Id as complained and suppresses with complaint", async () => {
