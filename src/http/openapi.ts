@@ -215,6 +215,7 @@ function openApiDocumentOf(app: Hono<AppEnv>, opts: { version: string; publicUrl
         { name: "Attachments", description: "Files to attach, stored once." },
         { name: "SMTP accounts", description: "The servers your mail goes out through, with limits and health." },
         { name: "Suppressions", description: "Addresses that are not sent to." },
+        { name: "Inbound", description: "Bounces and complaints received at your bounce domains, matched or not." },
         // Not "Webhooks": the reference lists the events themselves under that name.
         { name: "Webhook endpoints", description: "Where Posthorn sends signed events about your emails." },
         { name: "Statistics", description: "Counts and latencies from hourly rollups; what waits now." },

@@ -107,6 +107,14 @@ describe(`the OpenAPI document for generated clients (${TEST_DIALECT})`, () => {
     });
   });
 
+  it("declares every tag an operation uses, so the reference lists each in its place", () => {
+    const declared = new Set(doc.tags.map((t) => t.name));
+    for (const [name, op] of operationsOf(doc)) {
+      for (const tag of (op as { tags?: string[] }).tags ?? [])
+        expect({ name, tag, declared: declared.has(tag) }).toEqual({ name, tag, declared: true });
+    }
+  });
+
   it("documents X-Request-Id on every response, and Retry-After on every 429 and 503", () => {
     expect(Object.keys(doc.components.headers)).toEqual(
       expect.arrayContaining(["X-Request-Id", "Retry-After", "RateLimit-Limit", "Idempotent-Replayed"]),
