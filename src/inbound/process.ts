@@ -1,5 +1,5 @@
 // One message received at a bounce domain → what it is about and what it changes, committed in one
-// transaction with its record. Matching follows issue 15's order: the signed return path, then the
+// transaction with its record. Matching, most certain first: the signed return path, then the
 // returned original's X-Posthorn-Email-Id or Message-ID, then (conservatively) the one email sent
 // to the address within a window. A report must name a recipient we handed that email to, of a
 // tenant whose bounce domain received it (Haraka's bounce checks): anything else is backscatter or
